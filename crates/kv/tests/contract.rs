@@ -1,0 +1,118 @@
+//! The same contract for the in-process and the Redis variants. The Redis half runs when
+//! `TEST_REDIS_URL` is set; under `CI=true` a configured Redis that does not answer fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use kv::{Cache, RateDecision, RateLimiter, Redis, Wakeup};
+use std::time::Duration;
+
+async fn redis() -> Option<Redis> {
+    let Ok(url) = std::env::var("TEST_REDIS_URL") else {
+        // Locally the Redis half is opt-in; CI must always run it.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true requires TEST_REDIS_URL: the Redis variant may not be skipped in CI"
+        );
+        return None;
+    };
+    let ns = format!("test-{}", uuid::Uuid::new_v4());
+    let r = Redis::new(&url, 4, &ns).expect("TEST_REDIS_URL is not a valid Redis URL");
+    if let Err(e) = r.ping().await {
+        panic!("TEST_REDIS_URL is set but Redis does not answer: {e}");
+    }
+    Some(r)
+}
+
+async fn rate_contract(rl: RateLimiter) {
+    let key = format!("k-{}", uuid::Uuid::new_v4());
+    for i in 0..3 {
+        assert_eq!(
+            rl.hit(&key, 3, Duration::from_secs(60)).await.unwrap(),
+            RateDecision::Allowed { remaining: 2 - i }
+        );
+    }
+    match rl.hit(&key, 3, Duration::from_secs(60)).await.unwrap() {
+        RateDecision::Limited { retry_after } => {
+            assert!(retry_after <= Duration::from_secs(60) && retry_after >= Duration::from_secs(1))
+        }
+        d => panic!("fourth hit must be limited, got {d:?}"),
+    }
+    // Another key has its own window.
+    assert!(matches!(
+        rl.hit(&format!("{key}-other"), 3, Duration::from_secs(60))
+            .await
+            .unwrap(),
+        RateDecision::Allowed { .. }
+    ));
+    // A short window resets.
+    let short = format!("{key}-short");
+    rl.hit(&short, 1, Duration::from_millis(150)).await.unwrap();
+    assert!(matches!(
+        rl.hit(&short, 1, Duration::from_millis(150)).await.unwrap(),
+        RateDecision::Limited { .. }
+    ));
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(matches!(
+        rl.hit(&short, 1, Duration::from_millis(150)).await.unwrap(),
+        RateDecision::Allowed { .. }
+    ));
+}
+
+async fn cache_contract(c: Cache) {
+    assert_eq!(c.get("a").await.unwrap(), None);
+    c.set("a", "1", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(c.get("a").await.unwrap().as_deref(), Some("1"));
+    c.set("b", "2", Duration::from_millis(100)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(c.get("b").await.unwrap(), None, "expired values are gone");
+    c.delete("a").await.unwrap();
+    assert_eq!(c.get("a").await.unwrap(), None);
+}
+
+async fn wake_contract(w: Wakeup) {
+    let listener = w.listen().await;
+    // Give a Redis subscription time to be established.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let waiting = listener.notified();
+    let started = std::time::Instant::now();
+    w.notify().await;
+    tokio::time::timeout(Duration::from_secs(2), waiting)
+        .await
+        .expect("a wake-up must reach the listener");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn in_process_rate_limiter() {
+    rate_contract(RateLimiter::in_process()).await;
+}
+
+#[tokio::test]
+async fn in_process_cache() {
+    cache_contract(Cache::in_process()).await;
+}
+
+#[tokio::test]
+async fn in_process_wakeup() {
+    wake_contract(Wakeup::in_process()).await;
+}
+
+#[tokio::test]
+async fn redis_rate_limiter() {
+    if let Some(r) = redis().await {
+        rate_contract(RateLimiter::Redis(r)).await;
+    }
+}
+
+#[tokio::test]
+async fn redis_cache() {
+    if let Some(r) = redis().await {
+        cache_contract(Cache::Redis(r)).await;
+    }
+}
+
+#[tokio::test]
+async fn redis_wakeup_crosses_connections() {
+    if let Some(r) = redis().await {
+        wake_contract(Wakeup::Redis(r)).await;
+    }
+}

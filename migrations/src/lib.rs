@@ -1,0 +1,25 @@
+//! MonService's schema migrations.
+//!
+//! One migration set serves PostgreSQL and SQLite: tables are written with the schema builder,
+//! and a migration branches on `manager.get_database_backend()` only where the two differ.
+//! Every migration has a working `down`; CI applies all of them, rolls each back and applies
+//! it again on both backends. Migrations depend on nothing but `sea-orm-migration`, so an old
+//! migration never breaks when application code changes.
+//!
+//! Conventions: ids are UUIDs; instants the queue compares are `BIGINT` milliseconds since the
+//! Unix epoch (portable and index-friendly); statuses are `TEXT` with a `CHECK` constraint
+//! rather than database enums.
+
+pub use sea_orm_migration::MigrationStatus;
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_jobs;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_jobs::Migration)]
+    }
+}

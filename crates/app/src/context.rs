@@ -1,0 +1,182 @@
+//! The application context: one concrete adapter per port, chosen by the settings.
+
+use crate::settings::{FileSettings, MailSettings, Settings};
+use blobs::{AnyBlobStore, LocalFsStore, S3Config, S3Store};
+use kernel::{Clock, SystemClock};
+use kv::{Cache, RateLimiter, Redis, Wakeup};
+use mail::{AnyMailer, FileMailer, MailFrom, SmtpConfig, SmtpMailer};
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use std::time::Duration;
+use store_sea::{Db, DbConfig, JobStore, NewJob, StoreError};
+
+/// Adapters a caller (the test kit) wants instead of those the settings would choose.
+#[derive(Default)]
+pub struct Overrides {
+    pub mailer: Option<AnyMailer>,
+    pub blobs: Option<AnyBlobStore>,
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
+/// Everything a request handler or a job handler may use.
+#[derive(Clone)]
+pub struct AppContext {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub jobs: JobStore,
+    pub wakeup: Wakeup,
+    pub redis: Option<Redis>,
+    pub rate_limiter: RateLimiter,
+    pub cache: Cache,
+    pub mailer: AnyMailer,
+    pub blobs: AnyBlobStore,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Why the context could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error("database: {0}")]
+    Db(#[from] StoreError),
+    #[error("redis: {0}")]
+    Redis(#[from] kv::KvError),
+    #[error("mail: {0}")]
+    Mail(String),
+    #[error("files: {0}")]
+    Files(String),
+    #[error(
+        "the database has {0} pending migration(s); run `monservice migrate up` first (AUTO_MIGRATE=true applies them at start-up)"
+    )]
+    PendingMigrations(usize),
+}
+
+impl AppContext {
+    /// Connects every adapter. With `AUTO_MIGRATE` (the SQLite default) pending migrations are
+    /// applied; otherwise a database with pending migrations is refused, so code never runs
+    /// against a schema older than itself.
+    pub async fn build(settings: Settings, overrides: Overrides) -> Result<Self, ContextError> {
+        let settings = Arc::new(settings);
+        let mut db_cfg = DbConfig::new(settings.database_url.expose_secret());
+        db_cfg.max_connections = settings.database_max_connections;
+        db_cfg.echo = settings.database_echo;
+        let db = Db::connect(&db_cfg).await?;
+        if settings.auto_migrate {
+            db.migrate_up().await?;
+        } else {
+            let pending = db.pending_migrations().await?;
+            if !pending.is_empty() {
+                return Err(ContextError::PendingMigrations(pending.len()));
+            }
+        }
+
+        let redis = match &settings.redis_url {
+            Some(url) => Some(Redis::new(
+                url.expose_secret(),
+                settings.redis_max_connections,
+                &settings.redis_namespace,
+            )?),
+            None => None,
+        };
+        let (wakeup, rate_limiter, cache) = match &redis {
+            Some(r) => (
+                Wakeup::Redis(r.clone()),
+                RateLimiter::Redis(r.clone()),
+                Cache::Redis(r.clone()),
+            ),
+            None => (
+                Wakeup::in_process(),
+                RateLimiter::in_process(),
+                Cache::in_process(),
+            ),
+        };
+
+        let mailer = match overrides.mailer {
+            Some(m) => m,
+            None => build_mailer(&settings)?,
+        };
+        let blobs = match overrides.blobs {
+            Some(b) => b,
+            None => build_blobs(&settings)?,
+        };
+
+        Ok(AppContext {
+            jobs: JobStore::new(db.conn.clone()),
+            db,
+            wakeup,
+            redis,
+            rate_limiter,
+            cache,
+            mailer,
+            blobs,
+            clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            settings,
+        })
+    }
+
+    /// Enqueues a standalone job and wakes the workers. Jobs caused by a data change are
+    /// enqueued inside that change's transaction instead (`store_sea::jobs::enqueue`), then
+    /// [`Wakeup::notify`] is called after the commit.
+    pub async fn enqueue(&self, job: NewJob) -> Result<Option<kernel::JobId>, StoreError> {
+        let id = self.jobs.enqueue(&job, self.clock.now()).await?;
+        if id.is_some() {
+            self.wakeup.notify().await;
+        }
+        Ok(id)
+    }
+}
+
+fn mail_from(s: &Settings) -> MailFrom {
+    MailFrom {
+        name: s.mail_from_name.clone(),
+        email: s.mail_from_email.clone(),
+    }
+}
+
+fn build_mailer(s: &Settings) -> Result<AnyMailer, ContextError> {
+    Ok(match &s.mail {
+        MailSettings::Files { dir } => AnyMailer::File(FileMailer::new(dir.clone(), mail_from(s))),
+        MailSettings::Smtp {
+            host,
+            port,
+            user,
+            password,
+            tls,
+        } => AnyMailer::Smtp(
+            SmtpMailer::new(SmtpConfig {
+                host: host.clone(),
+                port: *port,
+                user: user.clone(),
+                password: password.clone(),
+                tls: *tls,
+                from: mail_from(s),
+                timeout: Duration::from_secs(15),
+            })
+            .map_err(|e| ContextError::Mail(e.to_string()))?,
+        ),
+    })
+}
+
+fn build_blobs(s: &Settings) -> Result<AnyBlobStore, ContextError> {
+    Ok(match &s.files {
+        FileSettings::Local { dir } => AnyBlobStore::Local(LocalFsStore::new(dir.clone())),
+        FileSettings::S3 {
+            endpoint_url,
+            access_key,
+            secret_key,
+            bucket,
+            region,
+            use_ssl,
+        } => AnyBlobStore::S3(
+            S3Store::new(S3Config {
+                endpoint_url: endpoint_url.clone(),
+                access_key: access_key.clone(),
+                secret_key: secret_key.clone(),
+                bucket: bucket.clone(),
+                region: region.clone(),
+                use_ssl: *use_ssl,
+                path_style: endpoint_url.is_some(),
+            })
+            .map_err(|e| ContextError::Files(e.to_string()))?,
+        ),
+    })
+}

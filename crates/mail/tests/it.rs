@@ -1,0 +1,452 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The mail adapters against real files and a real SMTP server (mailin's protocol state machine
+//! behind a std TCP listener on 127.0.0.1:0, one thread per connection).
+
+use kernel::mail::{Email, MailError, Mailbox, Mailer};
+use mail::{AnyMailer, FailureKind, FileMailer, MailFrom, RecordingMailer, SmtpConfig, SmtpMailer};
+use mail_parser::MessageParser;
+use mailin::{Action, Handler, Response, SessionBuilder};
+use secrecy::SecretString;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SUBJECT: &str = "Réinitialisation de votre mot de passe — équipe « Été »";
+const PASSWORD: &str = "s3cr3t-Pa55word";
+
+fn from() -> MailFrom {
+    MailFrom {
+        name: "MonService Écoles".into(),
+        email: "no-reply@monservice.test".into(),
+    }
+}
+
+fn email(html: bool) -> Email {
+    Email {
+        to: Mailbox::named("Zoé Dupré", "zoe@example.test"),
+        subject: SUBJECT.into(),
+        text: "Bonjour Zoé,\nvoici votre lien : https://example.test/r/abc\n".into(),
+        html: html.then(|| {
+            "<p>Bonjour Zoé,</p><p><a href=\"https://example.test/r/abc\">Réinitialiser</a></p>"
+                .into()
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// FileMailer
+
+fn only_eml(dir: &std::path::Path) -> Vec<u8> {
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    std::fs::read(&files[0]).unwrap()
+}
+
+#[tokio::test]
+async fn file_mailer_writes_multipart_eml_with_utf8_subject() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("outbox/nested");
+    let mailer = FileMailer::new(dir.clone(), from());
+    assert_eq!(mailer.dir(), dir);
+    mailer.send(&email(true)).await.unwrap();
+
+    let raw = only_eml(&dir);
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(msg.subject(), Some(SUBJECT));
+    let sender = msg.from().unwrap().first().unwrap();
+    assert_eq!(sender.address(), Some("no-reply@monservice.test"));
+    assert_eq!(sender.name(), Some("MonService Écoles"));
+    let to = msg.to().unwrap().first().unwrap();
+    assert_eq!(to.address(), Some("zoe@example.test"));
+    assert_eq!(to.name(), Some("Zoé Dupré"));
+    assert!(msg.message_id().unwrap().ends_with("@monservice.test"));
+    assert!(msg.date().is_some());
+    let content_type = msg.header_raw("Content-Type").unwrap();
+    assert!(
+        content_type.contains("multipart/alternative"),
+        "{content_type}"
+    );
+    assert_eq!(msg.text_body_count(), 1);
+    assert_eq!(msg.html_body_count(), 1);
+    assert!(
+        msg.body_text(0)
+            .unwrap()
+            .contains("voici votre lien : https://example.test/r/abc")
+    );
+    assert!(
+        msg.body_html(0)
+            .unwrap()
+            .contains("<a href=\"https://example.test/r/abc\">Réinitialiser</a>")
+    );
+}
+
+#[tokio::test]
+async fn file_mailer_writes_plain_text_without_html() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mailer = FileMailer::new(tmp.path().to_path_buf(), from());
+    mailer.send(&email(false)).await.unwrap();
+
+    let raw = only_eml(tmp.path());
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(msg.subject(), Some(SUBJECT));
+    let content_type = msg.header_raw("Content-Type").unwrap();
+    assert!(content_type.contains("text/plain"), "{content_type}");
+    assert!(content_type.contains("utf-8"), "{content_type}");
+    let text = msg.body_text(0).unwrap();
+    assert_eq!(
+        text.trim_end().lines().collect::<Vec<_>>(),
+        [
+            "Bonjour Zoé,",
+            "voici votre lien : https://example.test/r/abc"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn malformed_recipient_is_permanent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mailer = FileMailer::new(tmp.path().to_path_buf(), from());
+    let mut bad = email(false);
+    bad.to = Mailbox::new("not an address");
+    assert!(matches!(
+        mailer.send(&bad).await,
+        Err(MailError::Permanent(_))
+    ));
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// An in-process SMTP server
+
+#[derive(Clone, Debug, Default)]
+struct Received {
+    from: String,
+    to: Vec<String>,
+    data: Vec<u8>,
+}
+
+#[derive(Clone)]
+struct Server {
+    /// Reply to every RCPT TO, e.g. 550 or 451; `None` accepts.
+    rcpt_reply: Option<(u16, &'static str)>,
+    /// Required AUTH PLAIN credentials, if any.
+    auth: Option<(&'static str, &'static str)>,
+    inbox: Arc<Mutex<Vec<Received>>>,
+    current: Received,
+}
+
+impl Handler for Server {
+    fn mail(&mut self, _ip: IpAddr, _domain: &str, from: &str) -> Response {
+        self.current = Received {
+            from: from.to_owned(),
+            ..Received::default()
+        };
+        mailin::response::OK
+    }
+
+    fn rcpt(&mut self, to: &str) -> Response {
+        if let Some((code, text)) = self.rcpt_reply {
+            return Response::custom(code, text.to_owned());
+        }
+        self.current.to.push(to.to_owned());
+        mailin::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        self.inbox
+            .lock()
+            .unwrap()
+            .push(std::mem::take(&mut self.current));
+        mailin::response::OK
+    }
+
+    fn auth_plain(&mut self, _authz: &str, user: &str, password: &str) -> Response {
+        match self.auth {
+            Some(expected) if expected == (user, password) => mailin::response::AUTH_OK,
+            _ => mailin::response::INVALID_CREDENTIALS,
+        }
+    }
+}
+
+impl Server {
+    fn new() -> Self {
+        Self {
+            rcpt_reply: None,
+            auth: None,
+            inbox: Arc::default(),
+            current: Received::default(),
+        }
+    }
+
+    /// Listens on 127.0.0.1:0 and serves each connection on its own thread.
+    fn start(&self) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut builder = SessionBuilder::new("smtp.test");
+        if self.auth.is_some() {
+            builder
+                .enable_auth(mailin::AuthMechanism::Plain)
+                .insecure_enable_plaintext_auth();
+        }
+        let handler = self.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let session = builder.build(stream.peer_addr().unwrap().ip(), handler.clone());
+                std::thread::spawn(move || serve(session, stream));
+            }
+        });
+        addr
+    }
+
+    fn inbox(&self) -> Vec<Received> {
+        self.inbox.lock().unwrap().clone()
+    }
+}
+
+fn serve(mut session: mailin::Session<Server>, stream: TcpStream) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    session.greeting().write_to(&mut writer).unwrap();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let response = session.process(&line);
+        match response.action {
+            Action::Reply | Action::UpgradeTls => response.write_to(&mut writer).unwrap(),
+            Action::Close => {
+                let _ = response.write_to(&mut writer);
+                return;
+            }
+            Action::NoReply => {}
+        }
+        writer.flush().unwrap();
+    }
+}
+
+fn smtp_config(addr: SocketAddr) -> SmtpConfig {
+    SmtpConfig {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+        user: None,
+        password: None,
+        tls: false,
+        from: from(),
+        timeout: Duration::from_secs(5),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SmtpMailer
+
+#[tokio::test]
+async fn smtp_mailer_delivers_to_a_real_server() {
+    let server = Server::new();
+    let mailer = SmtpMailer::new(smtp_config(server.start())).unwrap();
+    mailer.send(&email(true)).await.unwrap();
+    mailer.send(&email(false)).await.unwrap();
+
+    let inbox = server.inbox();
+    assert_eq!(inbox.len(), 2);
+    assert_eq!(inbox[0].from, "no-reply@monservice.test");
+    assert_eq!(inbox[0].to, vec!["zoe@example.test".to_owned()]);
+    let msg = MessageParser::default().parse(&inbox[0].data).unwrap();
+    assert_eq!(msg.subject(), Some(SUBJECT));
+    assert_eq!(
+        msg.to().unwrap().first().unwrap().address(),
+        Some("zoe@example.test")
+    );
+    assert!(msg.body_text(0).unwrap().contains("voici votre lien"));
+    assert!(msg.body_html(0).unwrap().contains("Réinitialiser"));
+    let plain = MessageParser::default().parse(&inbox[1].data).unwrap();
+    assert!(
+        plain
+            .header_raw("Content-Type")
+            .unwrap()
+            .contains("text/plain")
+    );
+}
+
+#[tokio::test]
+async fn smtp_mailer_authenticates_when_a_user_is_set() {
+    let mut server = Server::new();
+    server.auth = Some(("mailer", PASSWORD));
+    let addr = server.start();
+    let mut cfg = smtp_config(addr);
+    cfg.user = Some("mailer".into());
+    cfg.password = Some(SecretString::from(PASSWORD));
+    SmtpMailer::new(cfg.clone())
+        .unwrap()
+        .send(&email(false))
+        .await
+        .unwrap();
+    assert_eq!(server.inbox().len(), 1);
+
+    // Without credentials the server refuses the message: 530 is permanent.
+    let anonymous = SmtpMailer::new(smtp_config(addr)).unwrap();
+    assert!(matches!(
+        anonymous.send(&email(false)).await,
+        Err(MailError::Permanent(_))
+    ));
+
+    // A wrong password is refused (535) and never shows in errors or Debug output.
+    cfg.password = Some(SecretString::from("wrong-Pa55word"));
+    assert!(!format!("{cfg:?}").contains("wrong-Pa55word"));
+    let mailer = SmtpMailer::new(cfg).unwrap();
+    assert!(!format!("{mailer:?}").contains("wrong-Pa55word"));
+    let err = mailer.send(&email(false)).await.unwrap_err();
+    assert!(matches!(err, MailError::Permanent(_)), "{err:?}");
+    assert!(!err.to_string().contains("wrong-Pa55word"));
+    assert!(!format!("{err:?}").contains("wrong-Pa55word"));
+    assert_eq!(server.inbox().len(), 1);
+}
+
+#[tokio::test]
+async fn rcpt_refused_with_550_is_permanent() {
+    let mut server = Server::new();
+    server.rcpt_reply = Some((550, "No such user"));
+    let mailer = SmtpMailer::new(smtp_config(server.start())).unwrap();
+    let err = mailer.send(&email(false)).await.unwrap_err();
+    assert!(matches!(err, MailError::Permanent(_)), "{err:?}");
+    assert!(err.to_string().contains("550"), "{err}");
+    assert!(server.inbox().is_empty());
+}
+
+#[tokio::test]
+async fn rcpt_deferred_with_451_is_transient() {
+    let mut server = Server::new();
+    server.rcpt_reply = Some((451, "Try again later"));
+    let mailer = SmtpMailer::new(smtp_config(server.start())).unwrap();
+    let err = mailer.send(&email(false)).await.unwrap_err();
+    assert!(matches!(err, MailError::Transient(_)), "{err:?}");
+    assert!(err.to_string().contains("451"), "{err}");
+}
+
+#[tokio::test]
+async fn closed_port_is_transient() {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    // The listener is dropped: nothing listens on `addr` any more.
+    let mailer = SmtpMailer::new(smtp_config(addr)).unwrap();
+    let err = mailer.send(&email(false)).await.unwrap_err();
+    assert!(matches!(err, MailError::Transient(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn silent_server_times_out_as_transient() {
+    // Accepts connections but never greets.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let _held: Vec<_> = listener.incoming().take(1).collect();
+        std::thread::sleep(Duration::from_secs(10));
+    });
+    let mut cfg = smtp_config(addr);
+    cfg.timeout = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let err = SmtpMailer::new(cfg)
+        .unwrap()
+        .send(&email(false))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MailError::Transient(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn required_tls_is_never_downgraded() {
+    // The server offers no STARTTLS: the message must not go out in clear text.
+    let server = Server::new();
+    let mut cfg = smtp_config(server.start());
+    cfg.tls = true;
+    let err = SmtpMailer::new(cfg)
+        .unwrap()
+        .send(&email(false))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MailError::Transient(_)), "{err:?}");
+    assert!(server.inbox().is_empty());
+}
+
+#[test]
+fn smtp_config_errors_are_permanent() {
+    let addr: SocketAddr = "127.0.0.1:2525".parse().unwrap();
+    let mut cfg = smtp_config(addr);
+    cfg.from.email = "nobody".into();
+    assert!(matches!(SmtpMailer::new(cfg), Err(MailError::Permanent(_))));
+
+    let mut cfg = smtp_config(addr);
+    cfg.user = Some("mailer".into());
+    assert!(matches!(SmtpMailer::new(cfg), Err(MailError::Permanent(_))));
+
+    for port in [465, 587] {
+        let mut cfg = smtp_config(addr);
+        cfg.host = "smtp.example.org".into();
+        cfg.port = port;
+        cfg.tls = true;
+        assert!(SmtpMailer::new(cfg).is_ok());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RecordingMailer and AnyMailer
+
+#[tokio::test]
+async fn recording_mailer_records_and_fails_on_demand() {
+    let recorder = RecordingMailer::new();
+    let mailer = AnyMailer::from(recorder.clone());
+    mailer.send(&email(true)).await.unwrap();
+    assert_eq!(recorder.deliveries(), vec![email(true)]);
+
+    recorder.fail_next(2, FailureKind::Transient);
+    recorder.fail_next(1, FailureKind::Permanent);
+    assert!(matches!(
+        mailer.send(&email(false)).await,
+        Err(MailError::Transient(_))
+    ));
+    assert!(matches!(
+        mailer.send(&email(false)).await,
+        Err(MailError::Transient(_))
+    ));
+    assert!(matches!(
+        mailer.send(&email(false)).await,
+        Err(MailError::Permanent(_))
+    ));
+    assert_eq!(recorder.deliveries().len(), 1);
+    mailer.send(&email(false)).await.unwrap();
+    assert_eq!(recorder.deliveries(), vec![email(true), email(false)]);
+
+    recorder.clear();
+    assert!(recorder.deliveries().is_empty());
+}
+
+#[tokio::test]
+async fn any_mailer_dispatches_to_each_adapter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = AnyMailer::from(FileMailer::new(tmp.path().to_path_buf(), from()));
+    file.send(&email(false)).await.unwrap();
+    assert!(!only_eml(tmp.path()).is_empty());
+
+    let server = Server::new();
+    let smtp = AnyMailer::from(SmtpMailer::new(smtp_config(server.start())).unwrap());
+    smtp.send(&email(false)).await.unwrap();
+    assert_eq!(server.inbox().len(), 1);
+}

@@ -1,0 +1,373 @@
+//! Test support for every crate's integration tests.
+//!
+//! * [`TestDb`] — a fresh, migrated database per test. SQLite by default (a copy of a
+//!   template file migrated once per test process); PostgreSQL when `TEST_DATABASE_URL` is set
+//!   (a `CREATE DATABASE … TEMPLATE` clone of a template migrated once, guarded by an advisory
+//!   lock so parallel test processes migrate it once). Dropped with the guard. No shared
+//!   database, no `#[serial]`.
+//! * [`TestApp`] — the real server on `127.0.0.1:0` over a fresh database, with a
+//!   [`RecordingMailer`], in-memory files, Redis when `TEST_REDIS_URL` is set, a `reqwest`
+//!   client, and [`TestApp::run_worker_until_idle`].
+//!
+//! A configured server (`TEST_DATABASE_URL`, `TEST_REDIS_URL`) that does not answer fails the
+//! test with a message naming the variable: nothing is skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use app::{AppContext, Overrides, Settings};
+use blobs::{AnyBlobStore, MemoryStore};
+use mail::{AnyMailer, RecordingMailer};
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use tokio::sync::OnceCell;
+
+pub use worker::RunStats;
+
+/// Which backend the suite runs on in this process.
+pub fn pg_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// Redis for this process's tests, if configured.
+pub fn redis_url() -> Option<String> {
+    std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+fn schema_hash() -> String {
+    let mut h = Sha256::new();
+    for m in Migrator::migrations() {
+        h.update(m.name().as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A fresh migrated database, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    kind: DbKind,
+}
+
+enum DbKind {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+static SQLITE_TEMPLATE: OnceCell<(tempfile::TempDir, PathBuf)> = OnceCell::const_new();
+static PG_TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+impl TestDb {
+    /// A fresh database on the configured backend.
+    pub async fn new() -> TestDb {
+        match pg_url() {
+            Some(url) => Self::postgres(&url).await,
+            None => Self::sqlite().await,
+        }
+    }
+
+    /// A fresh, *empty* database (no migrations), for migration tests.
+    pub async fn empty() -> TestDb {
+        match pg_url() {
+            Some(admin) => {
+                let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let conn = connect_admin(&admin).await;
+                conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                TestDb {
+                    url: replace_db_name(&admin, &name),
+                    kind: DbKind::Postgres {
+                        admin_url: admin,
+                        name,
+                    },
+                }
+            }
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}/test.db", dir.path().display());
+                TestDb {
+                    url,
+                    kind: DbKind::Sqlite(dir),
+                }
+            }
+        }
+    }
+
+    async fn sqlite() -> TestDb {
+        let (_, template) = SQLITE_TEMPLATE
+            .get_or_init(|| async {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("template.db");
+                let db = store_sea::Db::connect(&store_sea::DbConfig::new(format!(
+                    "sqlite://{}",
+                    path.display()
+                )))
+                .await
+                .unwrap();
+                db.migrate_up().await.unwrap();
+                // Closing checkpoints the WAL into the file, so a plain copy is complete.
+                db.conn.close().await.unwrap();
+                (dir, path)
+            })
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.db");
+        std::fs::copy(template, &path).unwrap();
+        TestDb {
+            url: format!("sqlite://{}", path.display()),
+            kind: DbKind::Sqlite(dir),
+        }
+    }
+
+    async fn postgres(admin: &str) -> TestDb {
+        let template = PG_TEMPLATE
+            .get_or_init(|| async { ensure_pg_template(admin).await })
+            .await;
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let conn = connect_admin(admin).await;
+        let sql = format!("CREATE DATABASE {name} TEMPLATE {template}");
+        let mut tries = 0;
+        loop {
+            match conn.execute_unprepared(&sql).await {
+                Ok(_) => break,
+                // Another process may be connected to the template for a moment.
+                Err(e) if tries < 50 && e.to_string().contains("being accessed") => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot create test database from {template}: {e}"),
+            }
+        }
+        let _ = conn.close().await;
+        TestDb {
+            url: replace_db_name(admin, &name),
+            kind: DbKind::Postgres {
+                admin_url: admin.to_string(),
+                name,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.kind, DbKind::Postgres { .. })
+    }
+
+    /// Connects a small pool to this database.
+    pub async fn connect(&self) -> store_sea::Db {
+        let mut cfg = store_sea::DbConfig::new(&self.url);
+        cfg.max_connections = 5;
+        store_sea::Db::connect(&cfg).await.unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let DbKind::Postgres { admin_url, name } = &self.kind {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop needs async I/O; do it on a thread of its own so it works from any runtime.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    if let Ok(c) = Database::connect(&admin_url).await {
+                        let _ = c
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = c.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+async fn connect_admin(admin: &str) -> sea_orm::DatabaseConnection {
+    match Database::connect(admin).await {
+        Ok(c) => c,
+        Err(e) => panic!("TEST_DATABASE_URL is set but PostgreSQL does not answer ({e})"),
+    }
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let base = match base.rsplit_once('/') {
+        Some((head, _))
+            if head.contains("://") && head.len() > head.find("://").unwrap_or(0) + 3 =>
+        {
+            format!("{head}/{name}")
+        }
+        _ => format!("{base}/{name}"),
+    };
+    match query {
+        Some(q) => format!("{base}?{q}"),
+        None => base,
+    }
+}
+
+/// Creates (once per schema version, across processes) the migrated template database.
+async fn ensure_pg_template(admin: &str) -> String {
+    let name = format!("monservice_tpl_{}", schema_hash());
+    let conn = connect_admin(admin).await;
+    // One process migrates; the others wait on the lock and then find it done.
+    conn.execute_unprepared("SELECT pg_advisory_lock(724513)")
+        .await
+        .unwrap();
+    let exists = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+        ))
+        .await
+        .unwrap()
+        .is_some();
+    if !exists {
+        let building = format!("{name}_building");
+        conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .await
+            .unwrap();
+        conn.execute_unprepared(&format!("CREATE DATABASE {building}"))
+            .await
+            .unwrap();
+        let db = Database::connect(replace_db_name(admin, &building))
+            .await
+            .unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        db.close().await.unwrap();
+        conn.execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .await
+            .unwrap();
+    }
+    conn.execute_unprepared("SELECT pg_advisory_unlock(724513)")
+        .await
+        .unwrap();
+    let _ = conn.close().await;
+    name
+}
+
+/// The service running for one test.
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub client: reqwest::Client,
+    pub ctx: AppContext,
+    pub mailer: RecordingMailer,
+    pub db: TestDb,
+    server: actix_web_handle::Handle,
+    _data: tempfile::TempDir,
+}
+
+mod actix_web_handle {
+    /// The server's stop handle, without naming actix types in the public API.
+    pub struct Handle(pub(crate) Box<dyn Fn() + Send + Sync>);
+}
+
+impl TestApp {
+    /// The service on a fresh database with default test settings.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// The same, with some settings overridden (`("SERVE_UNPREFIXED_PATHS", "false")`).
+    pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
+        let db = TestDb::new().await;
+        let data = tempfile::tempdir().unwrap();
+        let mut map: HashMap<String, String> = HashMap::from([
+            ("APP_ENV".into(), "test".into()),
+            ("DATABASE_URL".into(), db.url.clone()),
+            ("DATABASE_POOL_SIZE".into(), "5".into()),
+            ("DATABASE_MAX_OVERFLOW".into(), "0".into()),
+            ("AUTO_MIGRATE".into(), "false".into()),
+            ("DATA_DIR".into(), data.path().display().to_string()),
+            ("WORKERS".into(), "1".into()),
+            ("WORKER_POLL_INTERVAL_MS".into(), "200".into()),
+        ]);
+        if let Some(r) = redis_url() {
+            map.insert("REDIS_URL".into(), r);
+            map.insert(
+                "REDIS_NAMESPACE".into(),
+                format!("test-{}", uuid::Uuid::new_v4().simple()),
+            );
+        }
+        for (k, v) in env {
+            map.insert((*k).into(), (*v).into());
+        }
+        let settings = Settings::from_map(&map).unwrap();
+        let mailer = RecordingMailer::new();
+        let ctx = AppContext::build(
+            settings,
+            Overrides {
+                mailer: Some(AnyMailer::Recording(mailer.clone())),
+                blobs: Some(AnyBlobStore::Memory(MemoryStore::default())),
+                clock: None,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("cannot build the app context: {e}"));
+        if let Some(r) = &ctx.redis {
+            r.ping().await.unwrap_or_else(|e| {
+                panic!("TEST_REDIS_URL is set but Redis does not answer ({e})")
+            });
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = api::start(ctx.clone(), listener).unwrap();
+        let handle = server.handle();
+        tokio::spawn(server);
+        TestApp {
+            addr,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            ctx,
+            mailer,
+            db,
+            server: actix_web_handle::Handle(Box::new(move || {
+                let h = handle.clone();
+                drop(tokio::spawn(async move { h.stop(false).await }));
+            })),
+            _data: data,
+        }
+    }
+
+    /// `http://127.0.0.1:port{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// The standard worker over this app's context.
+    pub fn worker(&self) -> worker::Worker {
+        worker::Worker::standard(self.ctx.clone()).unwrap()
+    }
+
+    /// Runs every due job to its outcome, one at a time, and returns what happened.
+    pub async fn run_worker_until_idle(&self) -> RunStats {
+        self.worker().run_until_idle().await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        (self.server.0)();
+    }
+}

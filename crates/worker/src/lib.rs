@@ -1,0 +1,437 @@
+//! The background worker.
+//!
+//! A [`Worker`] claims due jobs from the durable queue (`store_sea::jobs`), runs the handler
+//! registered for each job's kind under a lease, and records the outcome:
+//!
+//! * success → `done`;
+//! * [`JobError::Retry`] (or a timeout) → back to `pending` after an exponential backoff with
+//!   jitter ([`retry_delay`]), until the job's attempts are used up → `dead`;
+//! * [`JobError::Permanent`] → `dead` at once, kept for an operator to read or retry.
+//!
+//! It wakes on a [`kv::Wakeup`] (in-process, or Redis pub/sub across processes) and otherwise
+//! polls every `WORKER_POLL_INTERVAL_MS`. Scheduled jobs ([`Schedule`], cron syntax, UTC) are
+//! enqueued with the dedupe key `schedule:<name>:<tick>`, so each tick runs once however many
+//! workers run. On shutdown it stops claiming, lets running jobs finish within the shutdown
+//! timeout, and gives back the leases of those that did not.
+
+mod handlers;
+
+pub use handlers::{SEND_EMAIL, SendEmail, enqueue_email};
+
+use app::AppContext;
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use store_sea::{ClaimedJob, NewJob};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// How a job handler failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another attempt later.
+    #[error("{0}")]
+    Retry(String),
+    /// No attempt can succeed: park the job as dead now.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+type HandlerFn =
+    dyn Fn(AppContext, ClaimedJob) -> BoxFuture<'static, Result<(), JobError>> + Send + Sync;
+
+struct Handler {
+    run: Arc<HandlerFn>,
+    timeout: Duration,
+}
+
+/// A cron-like schedule: enqueue a job of `kind` at every tick of `cron` (UTC).
+pub struct Schedule {
+    pub name: String,
+    cron: croner::Cron,
+    pub kind: String,
+    pub payload: serde_json::Value,
+}
+
+impl Schedule {
+    pub fn new(
+        name: &str,
+        cron: &str,
+        kind: &str,
+        payload: serde_json::Value,
+    ) -> Result<Self, String> {
+        let cron = croner::Cron::from_str(cron).map_err(|e| format!("schedule {name}: {e}"))?;
+        Ok(Self {
+            name: name.into(),
+            cron,
+            kind: kind.into(),
+            payload,
+        })
+    }
+
+    /// The latest tick at or before `now`.
+    pub fn latest_tick(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.cron.find_previous_occurrence(&now, true).ok()
+    }
+}
+
+/// What a drain did, for tests and tools.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunStats {
+    pub succeeded: u32,
+    pub retried: u32,
+    pub dead: u32,
+}
+
+/// The delay before attempt `attempt + 1`, after `attempt` failed: 5 s doubling per attempt,
+/// capped at one hour, with "equal jitter" (between half and all of it) so that jobs failing
+/// together do not retry together.
+pub fn retry_delay(attempt: i32) -> Duration {
+    let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
+    let base = Duration::from_secs(5)
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(Duration::from_secs(3600));
+    let half = base / 2;
+    let jitter_ms = rand::random_range(0..=u64::try_from(half.as_millis()).unwrap_or(0));
+    half + Duration::from_millis(jitter_ms)
+}
+
+/// Ticks older than this are not caught up after a long stop (the next tick will run).
+const SCHEDULE_CATCH_UP: chrono::Duration = chrono::Duration::hours(6);
+
+/// The worker. Cheap to clone; clones share handlers and schedules.
+#[derive(Clone)]
+pub struct Worker {
+    ctx: AppContext,
+    handlers: Arc<HashMap<String, Handler>>,
+    schedules: Arc<Vec<Schedule>>,
+    concurrency: usize,
+    poll: Duration,
+}
+
+/// Builds a [`Worker`] with handlers and schedules.
+pub struct WorkerBuilder {
+    ctx: AppContext,
+    handlers: HashMap<String, Handler>,
+    schedules: Vec<Schedule>,
+}
+
+impl WorkerBuilder {
+    /// Registers the handler of a job kind. The job's lease is `timeout` plus a margin; a
+    /// handler still running at `timeout` is abandoned and the attempt counts as failed.
+    pub fn handler<F, Fut>(mut self, kind: &str, timeout: Duration, f: F) -> Self
+    where
+        F: Fn(AppContext, ClaimedJob) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        let run: Arc<HandlerFn> = Arc::new(move |c, j| Box::pin(f(c, j)));
+        self.handlers
+            .insert(kind.to_string(), Handler { run, timeout });
+        self
+    }
+
+    pub fn schedule(mut self, s: Schedule) -> Self {
+        self.schedules.push(s);
+        self
+    }
+
+    pub fn build(self) -> Worker {
+        Worker {
+            concurrency: self.ctx.settings.worker_concurrency,
+            poll: self.ctx.settings.worker_poll_interval,
+            ctx: self.ctx,
+            handlers: Arc::new(self.handlers),
+            schedules: Arc::new(self.schedules),
+        }
+    }
+}
+
+/// The kind of the scheduled clean-up of finished jobs.
+pub const PRUNE_JOBS: &str = "prune_jobs";
+
+impl Worker {
+    pub fn builder(ctx: AppContext) -> WorkerBuilder {
+        WorkerBuilder {
+            ctx,
+            handlers: HashMap::new(),
+            schedules: Vec::new(),
+        }
+    }
+
+    /// The production worker: every job kind MonService knows, and its schedules.
+    pub fn standard(ctx: AppContext) -> Result<Worker, String> {
+        Ok(Self::with_standard_handlers(Self::builder(ctx))?.build())
+    }
+
+    /// Adds the standard handlers and schedules to a builder (tests add their own on top).
+    pub fn with_standard_handlers(b: WorkerBuilder) -> Result<WorkerBuilder, String> {
+        Ok(
+            b.handler(SEND_EMAIL, Duration::from_secs(60), handlers::send_email)
+                .handler(PRUNE_JOBS, Duration::from_secs(300), handlers::prune_jobs)
+                .schedule(Schedule::new(
+                    "prune-finished-jobs",
+                    "17 3 * * *",
+                    PRUNE_JOBS,
+                    serde_json::json!({ "keepDays": 7 }),
+                )?),
+        )
+    }
+
+    pub fn context(&self) -> &AppContext {
+        &self.ctx
+    }
+
+    /// Enqueues the due tick of every schedule that has not been enqueued yet.
+    pub async fn enqueue_due_schedules(&self) -> Result<u32, store_sea::StoreError> {
+        let now = self.ctx.clock.now();
+        let mut n = 0;
+        for s in self.schedules.iter() {
+            let Some(tick) = s.latest_tick(now) else {
+                continue;
+            };
+            if now - tick > SCHEDULE_CATCH_UP {
+                continue;
+            }
+            let job = NewJob::now(&s.kind, s.payload.clone(), now)
+                .at(tick)
+                .max_attempts(3)
+                .dedupe(format!("schedule:{}:{}", s.name, tick.timestamp_millis()));
+            if self.ctx.jobs.enqueue(&job, now).await?.is_some() {
+                tracing::info!(schedule = %s.name, tick = %tick, "scheduled job enqueued");
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Claims one due job, if any.
+    async fn claim(&self) -> Result<Option<ClaimedJob>, store_sea::StoreError> {
+        // One lease length for the claim; the longest handler timeout bounds every kind.
+        let lease = self
+            .handlers
+            .values()
+            .map(|h| h.timeout)
+            .max()
+            .unwrap_or(Duration::from_secs(60))
+            + Duration::from_secs(30);
+        self.ctx.jobs.claim(self.ctx.clock.now(), lease).await
+    }
+
+    /// Runs one claimed job to its recorded outcome.
+    async fn execute(&self, job: ClaimedJob) -> Outcome {
+        let started = self.ctx.clock.now();
+        let waited_ms = (started - job.due_at).num_milliseconds().max(0);
+        let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempt);
+        let result = match self.handlers.get(&job.kind) {
+            None => Err(JobError::Permanent(format!(
+                "no handler for job kind {:?}",
+                job.kind
+            ))),
+            Some(h) => {
+                let fut = (h.run)(self.ctx.clone(), job.clone());
+                match tokio::time::timeout(
+                    h.timeout,
+                    tracing::Instrument::instrument(fut, span.clone()),
+                )
+                .await
+                {
+                    Ok(r) => r,
+                    Err(_) => Err(JobError::Retry(format!(
+                        "timed out after {} s",
+                        h.timeout.as_secs()
+                    ))),
+                }
+            }
+        };
+        let now = self.ctx.clock.now();
+        let _g = span.enter();
+        let recorded = match &result {
+            Ok(()) => {
+                tracing::info!(
+                    waited_ms,
+                    ran_ms = (now - started).num_milliseconds(),
+                    "job done"
+                );
+                self.ctx
+                    .jobs
+                    .complete(&job, now)
+                    .await
+                    .map(|ok| (ok, Outcome::Succeeded))
+            }
+            Err(JobError::Retry(e)) if job.attempt < job.max_attempts => {
+                let delay = retry_delay(job.attempt);
+                let at =
+                    now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(5));
+                tracing::warn!(error = %e, retry_in_s = delay.as_secs(), "job failed; will retry");
+                self.ctx
+                    .jobs
+                    .fail(&job, now, e, Some(at))
+                    .await
+                    .map(|ok| (ok, Outcome::Retried))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "job failed for good; parked as dead");
+                self.ctx
+                    .jobs
+                    .fail(&job, now, &e.to_string(), None)
+                    .await
+                    .map(|ok| (ok, Outcome::Dead))
+            }
+        };
+        match recorded {
+            Ok((true, outcome)) => outcome,
+            Ok((false, _)) => {
+                tracing::warn!(
+                    "lease lost before the outcome was recorded; another worker owns the job"
+                );
+                Outcome::LeaseLost
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not record the job's outcome; its lease will expire");
+                Outcome::LeaseLost
+            }
+        }
+    }
+
+    /// Runs due jobs one at a time until none is due, then returns what happened. For tests
+    /// and tools; production uses [`Worker::run`].
+    pub async fn run_until_idle(&self) -> Result<RunStats, store_sea::StoreError> {
+        let mut stats = RunStats::default();
+        while let Some(job) = self.claim().await? {
+            match self.execute(job).await {
+                Outcome::Succeeded => stats.succeeded += 1,
+                Outcome::Retried => stats.retried += 1,
+                Outcome::Dead => stats.dead += 1,
+                Outcome::LeaseLost => {}
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Runs until `shutdown` is cancelled: claims up to `WORKER_CONCURRENCY` jobs at once,
+    /// sleeps until a wake-up, the next due job or the poll interval, and enqueues scheduled
+    /// ticks. On shutdown, waits up to `grace` for running jobs.
+    pub async fn run(self, shutdown: CancellationToken, grace: Duration) {
+        tracing::info!(
+            concurrency = self.concurrency,
+            poll_ms = self.poll.as_millis() as u64,
+            "worker started"
+        );
+        let listener = self.ctx.wakeup.listen().await;
+        let permits = Arc::new(Semaphore::new(self.concurrency));
+        let mut next_schedule_check = std::time::Instant::now();
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            // Register interest before looking, so a wake-up between the look and the wait is
+            // not lost.
+            let woken = listener.notified();
+            if std::time::Instant::now() >= next_schedule_check {
+                if let Err(e) = self.enqueue_due_schedules().await {
+                    tracing::warn!(error = %e, "could not enqueue scheduled jobs");
+                }
+                next_schedule_check = std::time::Instant::now() + Duration::from_secs(15);
+            }
+            let mut claimed_any = false;
+            let mut db_failed = false;
+            while let Ok(permit) = permits.clone().try_acquire_owned() {
+                match self.claim().await {
+                    Ok(Some(job)) => {
+                        claimed_any = true;
+                        let w = self.clone();
+                        tokio::spawn(async move {
+                            w.execute(job).await;
+                            drop(permit);
+                        });
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not claim jobs; retrying shortly");
+                        db_failed = true;
+                        break;
+                    }
+                }
+            }
+            if claimed_any && !db_failed && permits.available_permits() > 0 {
+                // There may be more due work; look again at once.
+                continue;
+            }
+            let wait = if db_failed {
+                Duration::from_secs(1)
+            } else {
+                self.time_to_next_due().await
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = woken => {}
+                _ = tokio::time::sleep(wait) => {}
+                // A slot freed up while every permit was taken.
+                _ = permits.clone().acquire_owned(), if permits.available_permits() == 0 => {}
+            }
+        }
+        tracing::info!("worker stopping; waiting for running jobs");
+        let all = u32::try_from(self.concurrency).unwrap_or(u32::MAX);
+        if tokio::time::timeout(grace, permits.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "running jobs did not finish in time; their leases will expire and another worker will retry them"
+            );
+        }
+        tracing::info!("worker stopped");
+    }
+
+    async fn time_to_next_due(&self) -> Duration {
+        match self.ctx.jobs.next_due().await {
+            Ok(Some(at)) => (at - self.ctx.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_millis(5), self.poll),
+            _ => self.poll,
+        }
+    }
+}
+
+enum Outcome {
+    Succeeded,
+    Retried,
+    Dead,
+    LeaseLost,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        for attempt in 1..=30 {
+            let base = (5u64 << (attempt - 1).min(20)).min(3600);
+            let d = retry_delay(attempt).as_millis() as u64;
+            assert!(
+                d >= base * 500 && d <= base * 1000,
+                "attempt {attempt}: {d} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn schedule_tick_is_the_latest_at_or_before_now() {
+        let s = Schedule::new("x", "17 3 * * *", "k", serde_json::Value::Null).unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            s.latest_tick(now).unwrap(),
+            DateTime::parse_from_rfc3339("2026-11-24T03:17:00Z")
+                .unwrap()
+                .to_utc()
+        );
+        assert!(Schedule::new("bad", "not a cron", "k", serde_json::Value::Null).is_err());
+    }
+}

@@ -761,6 +761,17 @@ mod tests {
         assert!(!dbg.contains("hunter2") && !dbg.contains("smtppass"));
     }
 
+    /// `.env.example` is generated from [`VARIABLES`]; it must match (`cargo xtask env-example`).
+    #[test]
+    fn committed_env_example_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == Settings::env_example(),
+            ".env.example is stale: run `cargo xtask env-example` and commit the result"
+        );
+    }
+
     #[test]
     fn env_example_lists_every_variable() {
         let text = Settings::env_example();

@@ -49,6 +49,9 @@ enum Command {
     /// Print the OpenAPI document.
     #[command(hide = true)]
     Openapi,
+    /// Print `.env.example`, generated from the settings table.
+    #[command(hide = true)]
+    PrintEnvExample,
 }
 
 #[derive(Subcommand)]
@@ -92,6 +95,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for l in lines {
                 writeln!(out, "{l}")?;
             }
+            Ok(())
+        }
+        Command::PrintEnvExample => {
+            write!(std::io::stdout().lock(), "{}", Settings::env_example())?;
             Ok(())
         }
         Command::Openapi => {

@@ -46,7 +46,15 @@ fn root() -> std::path::PathBuf {
 fn cargo_run(args: &[&str]) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(root())
-        .args(["run", "--quiet", "--package", "server", "--bin", "monservice", "--"])
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "server",
+            "--bin",
+            "monservice",
+            "--",
+        ])
         .args(args);
     c
 }

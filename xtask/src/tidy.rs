@@ -12,20 +12,46 @@ use std::process::Command;
 
 /// Crates that do I/O or belong to a framework. A prefix match (`actix` covers `actix-web`).
 const FORBIDDEN_PREFIXES: &[&str] = &[
-    "actix", "sea-orm", "sea-query", "sqlx", "diesel", "redis", "deadpool", "lettre", "rust-s3",
-    "aws-", "reqwest", "hyper", "tokio", "mio", "tokio-postgres", "openidconnect", "utoipa-actix",
-    "tracing-actix", "async-std",
+    "actix",
+    "sea-orm",
+    "sea-query",
+    "sqlx",
+    "diesel",
+    "redis",
+    "deadpool",
+    "lettre",
+    "rust-s3",
+    "aws-",
+    "reqwest",
+    "hyper",
+    "tokio",
+    "mio",
+    "tokio-postgres",
+    "openidconnect",
+    "utoipa-actix",
+    "tracing-actix",
+    "async-std",
 ];
 /// Domain crates that must exist (they are added as their issues land).
-const DOMAIN_NAMES: &[&str] = &["kernel", "teams", "availability", "planning", "notifications"];
+const DOMAIN_NAMES: &[&str] = &[
+    "kernel",
+    "teams",
+    "availability",
+    "planning",
+    "notifications",
+];
 
 pub fn forbidden(name: &str) -> bool {
-    FORBIDDEN_PREFIXES.iter().any(|p| name == *p || name.starts_with(p))
+    FORBIDDEN_PREFIXES
+        .iter()
+        .any(|p| name == *p || name.starts_with(p))
 }
 
 /// Returns one line per violation: `domain-crate -> … -> forbidden-crate`.
 pub fn violations(metadata: &Value) -> Result<Vec<String>, String> {
-    let packages = metadata["packages"].as_array().ok_or("no packages in metadata")?;
+    let packages = metadata["packages"]
+        .as_array()
+        .ok_or("no packages in metadata")?;
     let names: HashMap<&str, &str> = packages
         .iter()
         .filter_map(|p| Some((p["id"].as_str()?, p["name"].as_str()?)))
@@ -35,11 +61,14 @@ pub fn violations(metadata: &Value) -> Result<Vec<String>, String> {
         .filter(|p| {
             let layer = p["metadata"]["monservice"]["layer"].as_str();
             let name = p["name"].as_str().unwrap_or_default();
-            layer == Some("domain") || (layer.is_none() && DOMAIN_NAMES.contains(&name) && p["source"].is_null())
+            layer == Some("domain")
+                || (layer.is_none() && DOMAIN_NAMES.contains(&name) && p["source"].is_null())
         })
         .collect();
     // The resolved graph: package id → ids of its normal (non-dev, non-build) dependencies.
-    let nodes = metadata["resolve"]["nodes"].as_array().ok_or("no resolve graph")?;
+    let nodes = metadata["resolve"]["nodes"]
+        .as_array()
+        .ok_or("no resolve graph")?;
     let mut graph: HashMap<&str, Vec<&str>> = HashMap::new();
     for n in nodes {
         let id = n["id"].as_str().unwrap_or_default();
@@ -48,9 +77,9 @@ pub fn violations(metadata: &Value) -> Result<Vec<String>, String> {
             .map(|ds| {
                 ds.iter()
                     .filter(|d| {
-                        d["dep_kinds"].as_array().is_some_and(|ks| {
-                            ks.iter().any(|k| k["kind"].is_null())
-                        })
+                        d["dep_kinds"]
+                            .as_array()
+                            .is_some_and(|ks| ks.iter().any(|k| k["kind"].is_null()))
                     })
                     .filter_map(|d| d["pkg"].as_str())
                     .collect()
@@ -60,7 +89,9 @@ pub fn violations(metadata: &Value) -> Result<Vec<String>, String> {
     }
     let mut out = Vec::new();
     for p in domain {
-        let Some(start) = p["id"].as_str() else { continue };
+        let Some(start) = p["id"].as_str() else {
+            continue;
+        };
         // Breadth-first, remembering how each crate was reached for a readable message.
         let mut parent: HashMap<&str, &str> = HashMap::new();
         let mut seen: HashSet<&str> = HashSet::from([start]);
@@ -158,7 +189,18 @@ mod tests {
 
     #[test]
     fn forbidden_names() {
-        for n in ["actix-web", "sea-orm", "sqlx-core", "redis", "deadpool-redis", "lettre", "rust-s3", "tokio", "reqwest", "hyper-util"] {
+        for n in [
+            "actix-web",
+            "sea-orm",
+            "sqlx-core",
+            "redis",
+            "deadpool-redis",
+            "lettre",
+            "rust-s3",
+            "tokio",
+            "reqwest",
+            "hyper-util",
+        ] {
             assert!(forbidden(n), "{n}");
         }
         for n in ["serde", "chrono", "uuid", "thiserror", "kernel"] {

@@ -4,7 +4,7 @@
 //! `From`. Its body is always:
 //!
 //! ```json
-//! {"type": "https://monservice.app/problems/validation_failed", "title": "Validation failed",
+//! {"type": "https://monservice.app/problems/validation_failed", "title": "Unprocessable Entity",
 //!  "status": 422, "detail": "One or more fields are invalid.", "code": "validation_failed",
 //!  "errors": [{"field": "email", "code": "required", "message": "Email is required"}]}
 //! ```

@@ -1,5 +1,6 @@
 //! The same contract for the in-process and the Redis variants. The Redis half runs when
-//! `TEST_REDIS_URL` is set; under `CI=true` a configured Redis that does not answer fails.
+//! `TEST_REDIS_URL` is set (`.ci/run` sets it in its second pass); a configured Redis that
+//! does not answer fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use kv::{Cache, RateDecision, RateLimiter, Redis, Wakeup};

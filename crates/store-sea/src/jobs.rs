@@ -370,24 +370,6 @@ impl JobStore {
         Ok(self.conn.execute_raw(st).await?.rows_affected() == 1)
     }
 
-    /// Gives a job back without counting the attempt (graceful shutdown before it started).
-    pub async fn release(&self, job: &ClaimedJob, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let res = self
-            .conn
-            .execute_raw(self.stmt(
-                "UPDATE jobs SET status = 'pending', attempts = attempts - 1, lease_until = NULL, \
-                 lease_token = NULL, updated_at = ? \
-                 WHERE id = ? AND lease_token = ? AND status = 'running'",
-                vec![
-                    ms(now).into(),
-                    job.id.as_uuid().into(),
-                    job.lease_token.into(),
-                ],
-            ))
-            .await?;
-        Ok(res.rows_affected() == 1)
-    }
-
     /// When the next pending job is due, if any; workers sleep until then at most.
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row = self

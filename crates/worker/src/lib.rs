@@ -12,7 +12,8 @@
 //! polls every `WORKER_POLL_INTERVAL_MS`. Scheduled jobs ([`Schedule`], cron syntax, UTC) are
 //! enqueued with the dedupe key `schedule:<name>:<tick>`, so each tick runs once however many
 //! workers run. On shutdown it stops claiming, lets running jobs finish within the shutdown
-//! timeout, and gives back the leases of those that did not.
+//! timeout; a job still running after that keeps its lease until it expires, and another worker
+//! then retries it (a job must therefore be safe to run again: at-least-once).
 
 mod handlers;
 

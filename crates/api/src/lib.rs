@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod problem;
 pub mod routes;
 pub mod server;
+pub mod telemetry;
 
 pub use problem::ApiError;
 pub use server::{openapi, start};

@@ -8,7 +8,7 @@
 //! * `monservice print-config --redacted` — the effective configuration, secrets hidden.
 
 use anyhow::Context;
-use app::{AppContext, LogFormat, Overrides, Settings};
+use app::{AppContext, Overrides, Settings};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::net::TcpListener;
@@ -129,27 +129,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn init_tracing(settings: &Settings) {
-    use tracing_subscriber::EnvFilter;
-    let level = settings.log_level.to_ascii_lowercase();
-    // Quiet the chattiest dependencies unless asked for explicitly.
-    let directive = if level.contains('=') {
-        level
-    } else {
-        format!("{level},sqlx=warn,sea_orm=warn,sea_orm_migration=warn,actix_server=warn")
-    };
-    let filter = EnvFilter::try_new(&directive).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let _ = match settings.log_format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
+    api::telemetry::init(settings);
 }
 
 async fn migrate(settings: &Settings, action: MigrateAction) -> anyhow::Result<()> {

@@ -101,7 +101,10 @@ pub const UNPREFIXED_RESOURCES: &[&str] = &[
 /// same behaviour; the OpenAPI document lists only the prefixed routes.
 pub fn rewrite_unprefixed(req: &mut ServiceRequest, prefix: &str) {
     let path = req.path();
-    if path.starts_with(prefix) && path[prefix.len()..].is_empty_or_slash() {
+    if path
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    {
         return;
     }
     let first = path
@@ -125,18 +128,49 @@ pub fn rewrite_unprefixed(req: &mut ServiceRequest, prefix: &str) {
     }
 }
 
-trait EmptyOrSlash {
-    fn is_empty_or_slash(&self) -> bool;
-}
-impl EmptyOrSlash for str {
-    fn is_empty_or_slash(&self) -> bool {
-        self.is_empty() || self.starts_with('/')
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::middleware::from_fn;
+    use actix_web::test as atest;
+    use actix_web::{App, HttpRequest, HttpResponse, web};
+
+    async fn me(req: HttpRequest) -> HttpResponse {
+        HttpResponse::Ok().body(format!("{}?{}", req.path(), req.query_string()))
+    }
+
+    async fn get(path: &str, enabled: bool) -> (u16, String) {
+        let app = atest::init_service(
+            App::new()
+                .route("/api/v1/users/me", web::get().to(me))
+                .route("/health", web::get().to(me))
+                .wrap(from_fn(move |mut req, next: Next<_>| {
+                    if enabled {
+                        rewrite_unprefixed(&mut req, "/api/v1");
+                    }
+                    next.call(req)
+                })),
+        )
+        .await;
+        let res = atest::call_service(&app, atest::TestRequest::get().uri(path).to_request()).await;
+        let status = res.status().as_u16();
+        let body = atest::read_body(res).await;
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[actix_web::test]
+    async fn unprefixed_paths_of_known_resources_reach_the_prefixed_route() {
+        assert_eq!(
+            get("/users/me?year=2026", true).await,
+            (200, "/api/v1/users/me?year=2026".into())
+        );
+        assert_eq!(get("/api/v1/users/me", true).await.0, 200);
+        // Not a known resource, or outside the API: untouched.
+        assert_eq!(get("/health", true).await, (200, "/health?".into()));
+        assert_eq!(get("/elsewhere/users/me", true).await.0, 404);
+        // Turned off by SERVE_UNPREFIXED_PATHS=false.
+        assert_eq!(get("/users/me", false).await.0, 404);
+    }
 
     #[test]
     fn incoming_ids_are_checked() {

@@ -9,6 +9,7 @@
 //!   web front end's unprefixed paths;
 //! * [`routes`] — the routes, collected into the OpenAPI document by `utoipa-actix-web`.
 
+pub mod auth;
 pub mod middleware;
 pub mod problem;
 pub mod routes;

@@ -23,9 +23,29 @@ use utoipa_actix_web::{AppExt, scope};
                        Errors are RFC 9457 problem documents (application/problem+json) with a \
                        stable `code`; every response carries `X-Correlation-ID`.",
     ),
-    components(schemas(crate::problem::Problem, crate::problem::FieldProblem))
+    components(schemas(crate::problem::Problem, crate::problem::FieldProblem)),
+    modifiers(&BearerScheme)
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` security scheme the authenticated routes name.
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI 3.1 document, generated from the registered handlers.
 pub fn openapi(prefix: &str) -> utoipa::openapi::OpenApi {

@@ -8,7 +8,10 @@ use mail::{AnyMailer, FileMailer, MailFrom, SmtpConfig, SmtpMailer};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
-use store_sea::{Db, DbConfig, JobStore, NewJob, StoreError};
+use store_sea::{Db, DbConfig, JobStore, NewJob, SeaAccounts, StoreError};
+
+/// The accounts service as wired in production and tests.
+pub type AccountsService = accounts::Accounts<SeaAccounts, crate::password::Argon2Hasher>;
 
 /// Adapters a caller (the test kit) wants instead of those the settings would choose.
 #[derive(Default)]
@@ -31,6 +34,7 @@ pub struct AppContext {
     pub mailer: AnyMailer,
     pub blobs: AnyBlobStore,
     pub clock: Arc<dyn Clock>,
+    pub accounts: AccountsService,
 }
 
 /// Why the context could not be built.
@@ -44,6 +48,8 @@ pub enum ContextError {
     Mail(String),
     #[error("files: {0}")]
     Files(String),
+    #[error("password hashing: {0}")]
+    Hasher(String),
     #[error(
         "the database has {0} pending migration(s); run `monservice migrate up` first (AUTO_MIGRATE=true applies them at start-up)"
     )]
@@ -80,7 +86,7 @@ impl AppContext {
         let (wakeup, rate_limiter, cache) = match &redis {
             Some(r) => (
                 Wakeup::Redis(r.clone()),
-                RateLimiter::Redis(r.clone()),
+                RateLimiter::redis(r.clone()),
                 Cache::Redis(r.clone()),
             ),
             None => (
@@ -99,7 +105,20 @@ impl AppContext {
             None => build_blobs(&settings)?,
         };
 
+        let accounts = accounts::Accounts::new(
+            SeaAccounts::new(db.conn.clone(), wakeup.clone()),
+            crate::password::Argon2Hasher::new()
+                .map_err(|e| ContextError::Hasher(e.to_string()))?,
+            accounts::AccountsConfig {
+                frontend_url: settings.frontend_url.clone(),
+                app_name: settings.app_name.clone(),
+                refresh_ttl: chrono::Duration::from_std(settings.refresh_token_ttl)
+                    .unwrap_or(chrono::Duration::days(7)),
+                link_ttl: chrono::Duration::hours(24),
+            },
+        );
         Ok(AppContext {
+            accounts,
             jobs: JobStore::new(db.conn.clone()),
             db,
             wakeup,

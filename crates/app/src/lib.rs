@@ -6,7 +6,8 @@
 //! `worker` crates receive the context; nothing else reads the environment.
 
 pub mod context;
+pub mod password;
 pub mod settings;
 
-pub use context::{AppContext, Overrides};
+pub use context::{AccountsService, AppContext, Overrides};
 pub use settings::{AppEnv, LogFormat, Settings, SettingsError};

@@ -245,6 +245,11 @@ pub const VARIABLES: &[Var] = &[
         "Notification emails (in-app notifications are always on).",
     ),
     var(
+        "TRUST_PROXY_HEADERS",
+        "false",
+        "Take the client address from X-Forwarded-For (only behind a proxy that sets it).",
+    ),
+    var(
         "MAX_BODY_BYTES",
         "1048576",
         "Largest accepted JSON request body, in bytes.",
@@ -364,6 +369,7 @@ pub struct Settings {
     pub feature_websockets: bool,
     pub feature_email_notifications: bool,
     pub max_body_bytes: usize,
+    pub trust_proxy_headers: bool,
     pub serve_unprefixed_paths: bool,
     pub api_docs: bool,
     pub worker_concurrency: usize,
@@ -455,6 +461,13 @@ impl Settings {
             return Err(SettingsError(
                 "SECRET_KEY must be set to a random value of at least 32 characters in production (openssl rand -hex 32)".into(),
             ));
+        }
+
+        let jwt_algorithm = s.string("JWT_ALGORITHM").to_ascii_uppercase();
+        if !matches!(jwt_algorithm.as_str(), "HS256" | "HS384" | "HS512") {
+            return Err(SettingsError(format!(
+                "JWT_ALGORITHM={jwt_algorithm:?} is not supported: use HS256, HS384 or HS512"
+            )));
         }
 
         let api_prefix = s.string("API_V1_PREFIX");
@@ -564,7 +577,7 @@ impl Settings {
             redis_url: redis_url.map(SecretString::from),
             redis_max_connections: s.parse("REDIS_MAX_CONNECTIONS")?,
             redis_namespace: s.string("REDIS_NAMESPACE"),
-            jwt_algorithm: s.string("JWT_ALGORITHM"),
+            jwt_algorithm,
             access_token_ttl: Duration::from_secs(
                 60 * s.parse::<u64>("ACCESS_TOKEN_EXPIRE_MINUTES")?,
             ),
@@ -596,6 +609,7 @@ impl Settings {
             feature_websockets: s.bool("FEATURE_WEBSOCKETS")?,
             feature_email_notifications: s.bool("FEATURE_EMAIL_NOTIFICATIONS")?,
             max_body_bytes: max_body,
+            trust_proxy_headers: s.bool("TRUST_PROXY_HEADERS")?,
             serve_unprefixed_paths: s.bool("SERVE_UNPREFIXED_PATHS")?,
             api_docs: s.opt_bool("API_DOCS")?.unwrap_or(env != AppEnv::Production),
             worker_concurrency: concurrency.max(1),

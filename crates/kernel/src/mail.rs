@@ -7,6 +7,9 @@
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
+/// The kind of the queued job that sends one [`Email`] (its payload is the email as JSON).
+pub const SEND_EMAIL_JOB: &str = "send_email";
+
 /// An address with an optional display name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mailbox {

@@ -191,62 +191,97 @@ pub enum RateDecision {
     },
 }
 
+/// In-process fixed-window counters.
+#[derive(Clone, Debug, Default)]
+pub struct LocalCounters(Arc<Mutex<HashMap<String, (Instant, u32)>>>);
+
+impl LocalCounters {
+    fn hit(&self, key: &str, limit: u32, window: Duration) -> RateDecision {
+        let now = Instant::now();
+        let Ok(mut m) = self.0.lock() else {
+            // A poisoned lock only means another thread panicked mid-update; never refuse.
+            return RateDecision::Allowed { remaining: 0 };
+        };
+        if m.len() > 100_000 {
+            m.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = m.entry(key.to_string()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= window {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        decide(
+            entry.1,
+            limit,
+            window.saturating_sub(now.duration_since(entry.0)),
+        )
+    }
+}
+
 /// Fixed-window rate limiting: at most `limit` hits per `window` per key.
+///
+/// With Redis the counters are shared by every process. If Redis does not answer, the
+/// limiter falls back to this process's own counters (and logs it): limits still hold, per
+/// process, and no request is refused or failed because of the limiter itself.
 #[derive(Clone, Debug)]
 pub enum RateLimiter {
-    InProcess(Arc<Mutex<HashMap<String, (Instant, u32)>>>),
-    Redis(Redis),
+    InProcess(LocalCounters),
+    Redis {
+        redis: Redis,
+        fallback: LocalCounters,
+    },
 }
 
 impl RateLimiter {
     pub fn in_process() -> Self {
-        RateLimiter::InProcess(Arc::default())
+        RateLimiter::InProcess(LocalCounters::default())
+    }
+
+    pub fn redis(redis: Redis) -> Self {
+        RateLimiter::Redis {
+            redis,
+            fallback: LocalCounters::default(),
+        }
     }
 
     /// Counts one hit for `key`.
-    pub async fn hit(
-        &self,
+    pub async fn hit(&self, key: &str, limit: u32, window: Duration) -> RateDecision {
+        match self {
+            RateLimiter::InProcess(local) => local.hit(key, limit, window),
+            RateLimiter::Redis { redis, fallback } => {
+                match Self::redis_hit(redis, key, limit, window).await {
+                    Ok(d) => d,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "rate limiter: redis unavailable, counting in process");
+                        fallback.hit(key, limit, window)
+                    }
+                }
+            }
+        }
+    }
+
+    async fn redis_hit(
+        r: &Redis,
         key: &str,
         limit: u32,
         window: Duration,
     ) -> Result<RateDecision, KvError> {
-        match self {
-            RateLimiter::InProcess(map) => {
-                let now = Instant::now();
-                let mut m = map.lock().map_err(|_| KvError::Redis("poisoned".into()))?;
-                if m.len() > 100_000 {
-                    m.retain(|_, (start, _)| now.duration_since(*start) < window);
-                }
-                let entry = m.entry(key.to_string()).or_insert((now, 0));
-                if now.duration_since(entry.0) >= window {
-                    *entry = (now, 0);
-                }
-                entry.1 += 1;
-                Ok(decide(
-                    entry.1,
-                    limit,
-                    window.saturating_sub(now.duration_since(entry.0)),
-                ))
-            }
-            RateLimiter::Redis(r) => {
-                let k = r.key(&format!("rl:{key}"));
-                let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
-                let mut c = r.pool.get().await?;
-                let (count, ttl): (u32, i64) = redis::pipe()
-                    .atomic()
-                    .incr(&k, 1)
-                    .cmd("PEXPIRE")
-                    .arg(&k)
-                    .arg(ms)
-                    .arg("NX")
-                    .ignore()
-                    .pttl(&k)
-                    .query_async(&mut c)
-                    .await?;
-                let left = Duration::from_millis(u64::try_from(ttl.max(0)).unwrap_or(0));
-                Ok(decide(count, limit, left))
-            }
-        }
+        let k = r.key(&format!("rl:{key}"));
+        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        let mut c = r.pool.get().await?;
+        let (count, ttl): (u32, i64) = redis::pipe()
+            .atomic()
+            .incr(&k, 1)
+            .cmd("PEXPIRE")
+            .arg(&k)
+            .arg(ms)
+            .arg("NX")
+            .ignore()
+            .pttl(&k)
+            .query_async(&mut c)
+            .await?;
+        let left = Duration::from_millis(u64::try_from(ttl.max(0)).unwrap_or(0));
+        Ok(decide(count, limit, left))
     }
 }
 

@@ -21,11 +21,11 @@ async fn rate_contract(rl: RateLimiter) {
     let key = format!("k-{}", uuid::Uuid::new_v4());
     for i in 0..3 {
         assert_eq!(
-            rl.hit(&key, 3, Duration::from_secs(60)).await.unwrap(),
+            rl.hit(&key, 3, Duration::from_secs(60)).await,
             RateDecision::Allowed { remaining: 2 - i }
         );
     }
-    match rl.hit(&key, 3, Duration::from_secs(60)).await.unwrap() {
+    match rl.hit(&key, 3, Duration::from_secs(60)).await {
         RateDecision::Limited { retry_after } => {
             assert!(retry_after <= Duration::from_secs(60) && retry_after >= Duration::from_secs(1))
         }
@@ -34,20 +34,19 @@ async fn rate_contract(rl: RateLimiter) {
     // Another key has its own window.
     assert!(matches!(
         rl.hit(&format!("{key}-other"), 3, Duration::from_secs(60))
-            .await
-            .unwrap(),
+            .await,
         RateDecision::Allowed { .. }
     ));
     // A short window resets.
     let short = format!("{key}-short");
-    rl.hit(&short, 1, Duration::from_millis(150)).await.unwrap();
+    rl.hit(&short, 1, Duration::from_millis(150)).await;
     assert!(matches!(
-        rl.hit(&short, 1, Duration::from_millis(150)).await.unwrap(),
+        rl.hit(&short, 1, Duration::from_millis(150)).await,
         RateDecision::Limited { .. }
     ));
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert!(matches!(
-        rl.hit(&short, 1, Duration::from_millis(150)).await.unwrap(),
+        rl.hit(&short, 1, Duration::from_millis(150)).await,
         RateDecision::Allowed { .. }
     ));
 }
@@ -94,7 +93,7 @@ async fn in_process_wakeup() {
 #[tokio::test]
 async fn redis_rate_limiter() {
     if let Some(r) = redis().await {
-        rate_contract(RateLimiter::Redis(r)).await;
+        rate_contract(RateLimiter::redis(r)).await;
     }
 }
 
@@ -110,4 +109,11 @@ async fn redis_wakeup_crosses_connections() {
     if let Some(r) = redis().await {
         wake_contract(Wakeup::Redis(r)).await;
     }
+}
+
+#[tokio::test]
+async fn a_redis_limiter_without_redis_still_limits_in_process() {
+    // Nothing listens on port 1: every Redis call fails fast.
+    let r = Redis::new("redis://127.0.0.1:1", 2, "down").unwrap();
+    rate_contract(RateLimiter::redis(r)).await;
 }

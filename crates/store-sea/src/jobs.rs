@@ -162,7 +162,7 @@ pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
 
 /// Builds a statement from SQL written with `?` placeholders, numbering them `$1, $2…` for
 /// PostgreSQL. The queue's SQL contains no other `?`.
-fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = if backend == DbBackend::Postgres {
         let mut out = String::with_capacity(sql.len() + 8);
         let mut n = 0;
@@ -212,6 +212,18 @@ pub async fn enqueue<C: ConnectionTrait>(
         ))
         .await?;
     Ok((res.rows_affected() == 1).then_some(id))
+}
+
+/// Queues an email (a [`kernel::mail::SEND_EMAIL_JOB`] job) on `conn`, normally the
+/// transaction of the change that causes it. Twelve attempts spread over about a day.
+pub async fn enqueue_email<C: ConnectionTrait>(
+    conn: &C,
+    email: &kernel::mail::Email,
+    now: DateTime<Utc>,
+) -> Result<Option<JobId>, StoreError> {
+    let payload = serde_json::to_value(email).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let job = NewJob::now(kernel::mail::SEND_EMAIL_JOB, payload, now).max_attempts(12);
+    enqueue(conn, &job, now).await
 }
 
 /// The queue's operations for workers and operators.

@@ -10,9 +10,11 @@
 //! * [`jobs`] — the worker's durable queue: enqueue inside the caller's transaction (an
 //!   outbox), claim with a lease, complete, retry or park as dead, scheduled ticks.
 
+pub mod accounts;
 pub mod db;
 pub mod jobs;
 
+pub use accounts::SeaAccounts;
 pub use db::{Backend, Db, DbConfig};
 pub use jobs::{ClaimedJob, JobCounts, JobRow, JobStatus, JobStore, NewJob};
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};

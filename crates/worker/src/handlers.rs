@@ -6,7 +6,7 @@ use kernel::mail::{Email, MailError, Mailer};
 use store_sea::{ClaimedJob, ConnectionTrait, NewJob, StoreError};
 
 /// Sends one email (payload: a `kernel::mail::Email`).
-pub const SEND_EMAIL: &str = "send_email";
+pub const SEND_EMAIL: &str = kernel::mail::SEND_EMAIL_JOB;
 
 /// The payload of a [`SEND_EMAIL`] job.
 pub type SendEmail = Email;
@@ -50,4 +50,24 @@ pub(crate) async fn prune_jobs(ctx: AppContext, job: ClaimedJob) -> Result<(), J
         .map_err(|e| JobError::Retry(e.to_string()))?;
     tracing::info!(deleted = n, keep_days, "finished jobs pruned");
     Ok(())
+}
+
+pub(crate) async fn password_reset_request(
+    ctx: AppContext,
+    job: ClaimedJob,
+) -> Result<(), JobError> {
+    let email = job
+        .payload
+        .get("email")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| JobError::Permanent("payload has no email".into()))?;
+    match ctx
+        .accounts
+        .send_password_reset(email, ctx.clock.now())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(accounts::AccountError::Store(e)) => Err(JobError::Retry(e.to_string())),
+        Err(e) => Err(JobError::Permanent(e.to_string())),
+    }
 }

@@ -172,6 +172,11 @@ impl Worker {
         Ok(
             b.handler(SEND_EMAIL, Duration::from_secs(60), handlers::send_email)
                 .handler(PRUNE_JOBS, Duration::from_secs(300), handlers::prune_jobs)
+                .handler(
+                    accounts::PASSWORD_RESET_JOB,
+                    Duration::from_secs(30),
+                    handlers::password_reset_request,
+                )
                 .schedule(Schedule::new(
                     "prune-finished-jobs",
                     "17 3 * * *",

@@ -1,7 +1,9 @@
 //! The routes. Each module registers its handlers with [`utoipa_actix_web`], which collects
 //! them into the OpenAPI document.
 
+pub mod auth;
 pub mod health;
+pub mod users;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -11,4 +13,17 @@ pub fn root(cfg: &mut ServiceConfig) {
 }
 
 /// Routes under `API_V1_PREFIX`. Capability issues add their modules here.
-pub fn v1(_cfg: &mut ServiceConfig) {}
+pub fn v1(cfg: &mut ServiceConfig) {
+    cfg.service(auth::register)
+        .service(auth::login)
+        .service(auth::refresh)
+        .service(auth::verify_email)
+        .service(auth::resend_verification)
+        .service(auth::forgot_password)
+        .service(auth::reset_password)
+        .service(auth::logout)
+        .service(auth::logout_all)
+        .service(users::me)
+        .service(users::update_me)
+        .service(users::change_password);
+}

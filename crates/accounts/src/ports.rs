@@ -1,0 +1,179 @@
+//! What the accounts domain needs from the outside. Store methods are use-case-atomic: each
+//! commits as a whole or not at all (an adapter runs each in one transaction), so the domain
+//! never sees a transaction.
+
+use crate::model::User;
+use chrono::{DateTime, Utc};
+use kernel::UserId;
+use kernel::mail::Email;
+use std::future::Future;
+
+kernel::define_id!(
+    /// A signed-in session (one per login); its refresh token rotates, its id stays.
+    SessionId
+);
+
+/// Store failures. Adapters MUST return `Duplicate` when an email is already taken.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("duplicate")]
+    Duplicate,
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store failure: {0}")]
+    Other(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    VerifyEmail,
+    ResetPassword,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::VerifyEmail => "verify_email",
+            TokenKind::ResetPassword => "reset_password",
+        }
+    }
+}
+
+/// A one-time token to store (only its hash).
+#[derive(Clone, Debug)]
+pub struct NewToken {
+    pub hash: String,
+    pub kind: TokenKind,
+    pub user_id: UserId,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A new session with its first refresh token (only its hash).
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub refresh_hash: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The token was current: it is now spent and the new one replaces it.
+    Rotated { session: SessionId, user: UserId },
+    /// The token had already been rotated: someone replayed it. The whole session is revoked.
+    Reused,
+    /// Unknown, expired, or its session was revoked.
+    Invalid,
+}
+
+/// What presenting a one-time token did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenOutcome {
+    Valid(UserId),
+    Expired,
+    Used,
+    Unknown,
+}
+
+pub trait AccountStore: Send + Sync + 'static {
+    /// Inserts the user, their verification token, the verification email (queued for the
+    /// worker) and their first session.
+    fn create_user(
+        &self,
+        user: &User,
+        token: &NewToken,
+        email: &Email,
+        session: &NewSession,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn user_by_email(
+        &self,
+        email: &str,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    fn user_by_id(
+        &self,
+        id: UserId,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    /// The user of a session, if the session is live (not revoked, not expired) and the
+    /// account active.
+    fn session_user(
+        &self,
+        session: SessionId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    fn create_session(
+        &self,
+        s: &NewSession,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Spends the presented refresh token and stores its successor in the same session; a
+    /// token already spent revokes the session ([`RotateOutcome::Reused`]).
+    fn rotate_refresh(
+        &self,
+        presented_hash: &str,
+        next_hash: &str,
+        next_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send;
+    fn revoke_session(
+        &self,
+        user: UserId,
+        session: SessionId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn revoke_all_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores a one-time token (earlier unused tokens of that kind for that user die) and
+    /// queues its email.
+    fn issue_token(
+        &self,
+        token: &NewToken,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// What a token is worth, without spending it.
+    fn peek_token(
+        &self,
+        hash: &str,
+        kind: TokenKind,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<TokenOutcome, StoreError>> + Send;
+    /// Spends a verification token and marks the email verified.
+    fn verify_email(
+        &self,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<TokenOutcome, StoreError>> + Send;
+    /// Spends a reset token, sets the password and revokes every session.
+    fn reset_password(
+        &self,
+        hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<TokenOutcome, StoreError>> + Send;
+    /// Sets the password and revokes every session.
+    fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes the profile fields of `user` (names, phone, locale, preferences).
+    fn update_profile(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Password hashing (argon2id in the adapter). `verify` with `None` must cost the same as a
+/// real verification (it checks against a dummy hash), so an unknown email and a wrong
+/// password take the same time.
+pub trait PasswordHasher: Send + Sync + 'static {
+    fn hash(&self, password: &str) -> impl Future<Output = Result<String, StoreError>> + Send;
+    fn verify(&self, password: &str, hash: Option<&str>) -> impl Future<Output = bool> + Send;
+}

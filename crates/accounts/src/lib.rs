@@ -20,7 +20,9 @@ pub use ports::{
     AccountStore, NewSession, NewToken, PasswordHasher, RotateOutcome, SessionId, StoreError,
     TokenKind, TokenOutcome,
 };
-pub use service::{AccountError, Accounts, AccountsConfig, IssuedSession, RegisterInput};
+pub use service::{
+    AccountError, Accounts, AccountsConfig, ExternalIdentity, IssuedSession, RegisterInput,
+};
 
 /// The worker job that looks an account up by email and sends it a reset link (payload
 /// `{"email": …}`); queued by "forgot password" so that the request does the same work

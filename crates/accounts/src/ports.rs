@@ -78,14 +78,24 @@ pub enum TokenOutcome {
 }
 
 pub trait AccountStore: Send + Sync + 'static {
-    /// Inserts the user, their verification token, the verification email (queued for the
-    /// worker) and their first session.
+    /// Inserts the user, their verification token and email (queued for the worker) when
+    /// given, and their first session.
     fn create_user(
         &self,
         user: &User,
-        token: &NewToken,
-        email: &Email,
+        verification: Option<(&NewToken, &Email)>,
         session: &NewSession,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn user_by_google_subject(
+        &self,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    /// Links a Google identity to an account and marks its email verified (Google verified it).
+    fn link_google(
+        &self,
+        user: UserId,
+        subject: &str,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn user_by_email(
         &self,

@@ -71,6 +71,16 @@ pub struct RegisterInput {
     pub locale: Option<String>,
 }
 
+/// An identity an OpenID provider vouched for (signature, issuer, audience and a verified
+/// email already checked by the adapter).
+#[derive(Clone, Debug)]
+pub struct ExternalIdentity {
+    pub subject: String,
+    pub email: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+}
+
 /// The accounts service over its ports.
 #[derive(Clone)]
 pub struct Accounts<S, H> {
@@ -170,7 +180,11 @@ impl<S: AccountStore, H: PasswordHasher> Accounts<S, H> {
         let (token, clear) = self.new_token(user.id, TokenKind::VerifyEmail, now);
         let mail = emails::verification(&user, &self.cfg.frontend_url, &self.cfg.app_name, &clear);
         let (session, issued) = self.new_session(user.id, now);
-        match self.store.create_user(&user, &token, &mail, &session).await {
+        match self
+            .store
+            .create_user(&user, Some((&token, &mail)), &session)
+            .await
+        {
             Ok(()) => Ok((user, issued)),
             Err(StoreError::Duplicate) => Err(AccountError::EmailTaken),
             Err(e) => Err(e.into()),
@@ -198,6 +212,73 @@ impl<S: AccountStore, H: PasswordHasher> Accounts<S, H> {
         let (session, issued) = self.new_session(user.id, now);
         self.store.create_session(&session, now).await?;
         Ok((user, issued))
+    }
+
+    /// Signs in with Google: the account with this Google subject; else the account with
+    /// this (Google-verified) email, which gets linked; else a new account, email verified and
+    /// without a password. Returns whether the account was created.
+    pub async fn google_sign_in(
+        &self,
+        id: ExternalIdentity,
+        now: DateTime<Utc>,
+    ) -> Result<(User, IssuedSession, bool), AccountError> {
+        let email = policy::normalize_email(&id.email);
+        for _ in 0..2 {
+            let existing = match self.store.user_by_google_subject(&id.subject).await? {
+                Some(u) => Some(u),
+                None => match self.store.user_by_email(&email).await? {
+                    Some(mut u) => {
+                        self.store.link_google(u.id, &id.subject, now).await?;
+                        u.google_subject = Some(id.subject.clone());
+                        u.is_email_verified = true;
+                        Some(u)
+                    }
+                    None => None,
+                },
+            };
+            if let Some(user) = existing {
+                if !user.is_active {
+                    return Err(AccountError::Deactivated);
+                }
+                let (session, issued) = self.new_session(user.id, now);
+                self.store.create_session(&session, now).await?;
+                return Ok((user, issued, false));
+            }
+            let name = |v: Option<String>, fallback: &str| {
+                v.map(|s| s.trim().chars().take(100).collect::<String>())
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| fallback.to_string())
+            };
+            let local = email.split('@').next().unwrap_or("-").to_string();
+            let user = User {
+                id: UserId::new(),
+                email: email.clone(),
+                first_name: name(id.given_name.clone(), &local),
+                last_name: name(id.family_name.clone(), "-"),
+                phone: None,
+                locale: Locale::Fr,
+                avatar_key: None,
+                is_email_verified: true,
+                is_active: true,
+                organization_id: None,
+                role: Role::Member,
+                notification_prefs: NotificationPrefs::default(),
+                password_hash: None,
+                google_subject: Some(id.subject.clone()),
+                created_at: now,
+                updated_at: now,
+            };
+            let (session, issued) = self.new_session(user.id, now);
+            match self.store.create_user(&user, None, &session).await {
+                Ok(()) => return Ok((user, issued, true)),
+                // A concurrent first sign-in created it: look again.
+                Err(StoreError::Duplicate) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AccountError::Store(StoreError::Other(
+            "google sign-in kept colliding".into(),
+        )))
     }
 
     /// Rotates a refresh token.
@@ -435,8 +516,7 @@ mod tests {
         async fn create_user(
             &self,
             user: &User,
-            token: &NewToken,
-            email: &Email,
+            verification: Option<(&NewToken, &Email)>,
             session: &NewSession,
         ) -> Result<(), StoreError> {
             let mut m = self.0.lock().unwrap();
@@ -444,8 +524,10 @@ mod tests {
                 return Err(StoreError::Duplicate);
             }
             m.users.insert(user.id, user.clone());
-            m.tokens.insert(token.hash.clone(), (token.clone(), false));
-            m.outbox.push(email.clone());
+            if let Some((token, email)) = verification {
+                m.tokens.insert(token.hash.clone(), (token.clone(), false));
+                m.outbox.push(email.clone());
+            }
             m.sessions.insert(session.id, (session.user_id, false));
             m.refresh.insert(
                 session.refresh_hash.clone(),
@@ -465,6 +547,28 @@ mod tests {
         }
         async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
             Ok(self.0.lock().unwrap().users.get(&id).cloned())
+        }
+        async fn user_by_google_subject(&self, subject: &str) -> Result<Option<User>, StoreError> {
+            Ok(self
+                .0
+                .lock()
+                .unwrap()
+                .users
+                .values()
+                .find(|u| u.google_subject.as_deref() == Some(subject))
+                .cloned())
+        }
+        async fn link_google(
+            &self,
+            user: UserId,
+            subject: &str,
+            _now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            if let Some(u) = self.0.lock().unwrap().users.get_mut(&user) {
+                u.google_subject = Some(subject.to_string());
+                u.is_email_verified = true;
+            }
+            Ok(())
         }
         async fn session_user(
             &self,
@@ -783,6 +887,44 @@ mod tests {
                 fields,
                 ["email", "password", "firstName", "lastName", "locale"]
             );
+        });
+    }
+
+    #[test]
+    fn google_sign_in_creates_then_finds_and_links_by_email() {
+        futures_lite(async {
+            let (s, _) = svc();
+            let now = Utc::now();
+            let id = |sub: &str, email: &str| ExternalIdentity {
+                subject: sub.into(),
+                email: email.into(),
+                given_name: Some("Ada".into()),
+                family_name: None,
+            };
+            let (u, _, created) = s
+                .google_sign_in(id("g1", "Ada@Example.com"), now)
+                .await
+                .unwrap();
+            assert!(created && u.is_email_verified && u.password_hash.is_none());
+            assert_eq!(
+                (u.email.as_str(), u.last_name.as_str()),
+                ("ada@example.com", "-")
+            );
+            let (again, _, created) = s
+                .google_sign_in(id("g1", "ada@example.com"), now)
+                .await
+                .unwrap();
+            assert!(!created);
+            assert_eq!(again.id, u.id);
+
+            // A password account with the same email is linked, not duplicated.
+            let (pw_user, _) = s.register(input("bob@b.fr"), now).await.unwrap();
+            let (linked, _, created) = s.google_sign_in(id("g2", "bob@b.fr"), now).await.unwrap();
+            assert!(!created && linked.is_email_verified);
+            assert_eq!(linked.id, pw_user.id);
+            let stored = s.store.user_by_id(pw_user.id).await.unwrap().unwrap();
+            assert_eq!(stored.google_subject.as_deref(), Some("g2"));
+            assert!(stored.is_email_verified);
         });
     }
 

@@ -35,6 +35,8 @@ pub struct AppContext {
     pub blobs: AnyBlobStore,
     pub clock: Arc<dyn Clock>,
     pub accounts: AccountsService,
+    /// Google sign-in, when `FEATURE_OAUTH_GOOGLE` is on and `GOOGLE_CLIENT_ID` is set.
+    pub google: Option<oidc::GoogleOidc>,
 }
 
 /// Why the context could not be built.
@@ -50,6 +52,8 @@ pub enum ContextError {
     Files(String),
     #[error("password hashing: {0}")]
     Hasher(String),
+    #[error("google sign-in: {0}")]
+    Google(String),
     #[error(
         "the database has {0} pending migration(s); run `monservice migrate up` first (AUTO_MIGRATE=true applies them at start-up)"
     )]
@@ -117,7 +121,21 @@ impl AppContext {
                 link_ttl: chrono::Duration::hours(24),
             },
         );
+        let google = match (&settings.google_client_id, settings.feature_oauth_google) {
+            (Some(client_id), true) => Some(
+                oidc::GoogleOidc::new(oidc::OidcConfig {
+                    issuer_url: settings.google_issuer_url.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: settings.google_client_secret.clone(),
+                    redirect_uri: settings.google_redirect_uri.clone(),
+                    http_timeout: Duration::from_secs(10),
+                })
+                .map_err(|e| ContextError::Google(e.to_string()))?,
+            ),
+            _ => None,
+        };
         Ok(AppContext {
+            google,
             accounts,
             jobs: JobStore::new(db.conn.clone()),
             db,

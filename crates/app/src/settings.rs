@@ -139,6 +139,11 @@ pub const VARIABLES: &[Var] = &[
         "OAuth client secret for Google sign-in.",
     ),
     var(
+        "GOOGLE_ISSUER_URL",
+        "https://accounts.google.com",
+        "OpenID Connect issuer for Google sign-in (its discovery document and keys are fetched from it).",
+    ),
+    var(
         "GOOGLE_REDIRECT_URI",
         "",
         "Redirect URI registered with Google.",
@@ -352,6 +357,7 @@ pub struct Settings {
     pub google_client_id: Option<String>,
     pub google_client_secret: Option<SecretString>,
     pub google_redirect_uri: Option<String>,
+    pub google_issuer_url: String,
     pub frontend_url: String,
     pub mail: MailSettings,
     pub mail_from_name: String,
@@ -587,6 +593,7 @@ impl Settings {
             google_client_id: s.raw("GOOGLE_CLIENT_ID"),
             google_client_secret: s.raw("GOOGLE_CLIENT_SECRET").map(SecretString::from),
             google_redirect_uri: s.raw("GOOGLE_REDIRECT_URI"),
+            google_issuer_url: s.string("GOOGLE_ISSUER_URL"),
             frontend_url: s.string("FRONTEND_URL").trim_end_matches('/').to_string(),
             mail,
             mail_from_name: s.string("SMTP_FROM_NAME"),

@@ -257,8 +257,7 @@ impl AccountStore for SeaAccounts {
     async fn create_user(
         &self,
         user: &User,
-        token: &NewToken,
-        email: &Email,
+        verification: Option<(&NewToken, &Email)>,
         session: &NewSession,
     ) -> Result<(), StoreError> {
         let tx = self.conn.begin().await.map_err(err)?;
@@ -292,13 +291,42 @@ impl AccountStore for SeaAccounts {
         ))
         .await
         .map_err(err)?;
-        insert_token(&tx, token, user.created_at).await?;
-        enqueue_email(&tx, email, user.created_at)
-            .await
-            .map_err(err)?;
+        if let Some((token, email)) = verification {
+            insert_token(&tx, token, user.created_at).await?;
+            enqueue_email(&tx, email, user.created_at)
+                .await
+                .map_err(err)?;
+        }
         insert_session(&tx, session, user.created_at).await?;
         tx.commit().await.map_err(err)?;
-        self.wakeup.notify().await;
+        if verification.is_some() {
+            self.wakeup.notify().await;
+        }
+        Ok(())
+    }
+
+    async fn user_by_google_subject(&self, subject: &str) -> Result<Option<User>, StoreError> {
+        self.one_user(
+            &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.google_subject = ?"),
+            vec![subject.into()],
+        )
+        .await
+    }
+
+    async fn link_google(
+        &self,
+        user: UserId,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute_raw(stmt(
+                self.conn.get_database_backend(),
+                "UPDATE users SET google_subject = ?, is_email_verified = ?, updated_at = ? WHERE id = ?",
+                vec![subject.into(), true.into(), ms(now).into(), user.as_uuid().into()],
+            ))
+            .await
+            .map_err(err)?;
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! them into the OpenAPI document.
 
 pub mod auth;
+pub mod google;
 pub mod health;
 pub mod users;
 
@@ -23,6 +24,9 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(auth::reset_password)
         .service(auth::logout)
         .service(auth::logout_all)
+        .service(google::google_token)
+        .service(google::google_authorize)
+        .service(google::google_callback)
         .service(users::me)
         .service(users::update_me)
         .service(users::change_password);

@@ -32,6 +32,7 @@ enum Sessions {
     Table,
     Id,
     UserId,
+    Method,
     CreatedAt,
     ExpiresAt,
     RevokedAt,
@@ -139,6 +140,13 @@ impl MigrationTrait for Migration {
                     .table(Sessions::Table)
                     .col(ColumnDef::new(Sessions::Id).uuid().not_null().primary_key())
                     .col(ColumnDef::new(Sessions::UserId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(Sessions::Method)
+                            .string_len(16)
+                            .not_null()
+                            .default("password")
+                            .check(Expr::col(Sessions::Method).is_in(["password", "google"])),
+                    )
                     .col(ColumnDef::new(Sessions::CreatedAt).big_integer().not_null())
                     .col(ColumnDef::new(Sessions::ExpiresAt).big_integer().not_null())
                     .col(ColumnDef::new(Sessions::RevokedAt).big_integer().null())

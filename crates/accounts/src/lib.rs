@@ -17,8 +17,8 @@ pub mod service;
 
 pub use model::{Locale, NotificationPrefs, ProfilePatch, Role, User};
 pub use ports::{
-    AccountStore, NewSession, NewToken, PasswordHasher, RotateOutcome, SessionId, StoreError,
-    TokenKind, TokenOutcome,
+    AccountStore, NewSession, NewToken, PasswordHasher, RotateOutcome, SessionId, SessionInfo,
+    SignInMethod, StoreError, TokenKind, TokenOutcome,
 };
 pub use service::{
     AccountError, Accounts, AccountsConfig, ExternalIdentity, IssuedSession, RegisterInput,

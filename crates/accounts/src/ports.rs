@@ -48,10 +48,45 @@ pub struct NewToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// How a session was opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignInMethod {
+    Password,
+    Google,
+}
+
+impl SignInMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInMethod::Password => "password",
+            SignInMethod::Google => "google",
+        }
+    }
+    pub fn parse(s: &str) -> SignInMethod {
+        if s == "google" {
+            SignInMethod::Google
+        } else {
+            SignInMethod::Password
+        }
+    }
+}
+
+/// A session as the user's data export and re-authentication see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: SessionId,
+    pub method: SignInMethod,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// A new session with its first refresh token (only its hash).
 #[derive(Clone, Debug)]
 pub struct NewSession {
     pub id: SessionId,
+    pub method: SignInMethod,
     pub user_id: UserId,
     pub refresh_hash: String,
     pub expires_at: DateTime<Utc>,
@@ -172,6 +207,25 @@ pub trait AccountStore: Send + Sync + 'static {
         password_hash: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Sets (or clears) the avatar's file key; returns the previous key, whose file the caller
+    /// deletes.
+    fn set_avatar(
+        &self,
+        user: UserId,
+        key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Every session of the user, newest first.
+    fn sessions_of(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<SessionInfo>, StoreError>> + Send;
+    /// Erases the account and everything that is only theirs (sessions, tokens); returns the
+    /// avatar key, whose file the caller deletes.
+    fn delete_user(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
     /// Writes the profile fields of `user` (names, phone, locale, preferences).
     fn update_profile(
         &self,

@@ -4,8 +4,8 @@ use crate::emails;
 use crate::model::{Locale, NotificationPrefs, ProfilePatch, Role, User};
 use crate::policy;
 use crate::ports::{
-    AccountStore, NewSession, NewToken, PasswordHasher, RotateOutcome, SessionId, StoreError,
-    TokenKind, TokenOutcome,
+    AccountStore, NewSession, NewToken, PasswordHasher, RotateOutcome, SessionId, SessionInfo,
+    SignInMethod, StoreError, TokenKind, TokenOutcome,
 };
 use crate::secret;
 use chrono::{DateTime, Duration, Utc};
@@ -49,6 +49,8 @@ pub enum AccountError {
     WrongPassword,
     #[error("No such account.")]
     NotFound,
+    #[error("Confirm with your password (or sign in with Google again) to delete the account.")]
+    ReauthRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -107,12 +109,22 @@ impl<S: AccountStore, H: PasswordHasher> Accounts<S, H> {
     }
 
     fn new_session(&self, user: UserId, now: DateTime<Utc>) -> (NewSession, IssuedSession) {
+        self.new_session_by(user, SignInMethod::Password, now)
+    }
+
+    fn new_session_by(
+        &self,
+        user: UserId,
+        method: SignInMethod,
+        now: DateTime<Utc>,
+    ) -> (NewSession, IssuedSession) {
         let token = secret::generate();
         let id = SessionId::new();
         let expires_at = now + self.cfg.refresh_ttl;
         (
             NewSession {
                 id,
+                method,
                 user_id: user,
                 refresh_hash: secret::hash(&token),
                 expires_at,
@@ -240,7 +252,7 @@ impl<S: AccountStore, H: PasswordHasher> Accounts<S, H> {
                 if !user.is_active {
                     return Err(AccountError::Deactivated);
                 }
-                let (session, issued) = self.new_session(user.id, now);
+                let (session, issued) = self.new_session_by(user.id, SignInMethod::Google, now);
                 self.store.create_session(&session, now).await?;
                 return Ok((user, issued, false));
             }
@@ -268,7 +280,7 @@ impl<S: AccountStore, H: PasswordHasher> Accounts<S, H> {
                 created_at: now,
                 updated_at: now,
             };
-            let (session, issued) = self.new_session(user.id, now);
+            let (session, issued) = self.new_session_by(user.id, SignInMethod::Google, now);
             match self.store.create_user(&user, None, &session).await {
                 Ok(()) => return Ok((user, issued, true)),
                 // A concurrent first sign-in created it: look again.
@@ -449,6 +461,53 @@ impl<S: AccountStore, H: PasswordHasher> Accounts<S, H> {
         Ok(issued)
     }
 
+    /// Sets or clears the avatar; returns the updated user and the previous file key.
+    pub async fn set_avatar(
+        &self,
+        mut user: User,
+        key: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(User, Option<String>), AccountError> {
+        let previous = self.store.set_avatar(user.id, key.as_deref(), now).await?;
+        user.avatar_key = key;
+        user.updated_at = now;
+        Ok((user, previous))
+    }
+
+    /// Every session of the user, for their data export.
+    pub async fn sessions(&self, user: UserId) -> Result<Vec<SessionInfo>, AccountError> {
+        Ok(self.store.sessions_of(user).await?)
+    }
+
+    /// Erases the account (GDPR). The user confirms with their password, or — for an account
+    /// without one — with a Google sign-in less than 10 minutes old in this session. Returns
+    /// the avatar's file key for the caller to delete.
+    pub async fn delete_account(
+        &self,
+        user: &User,
+        session: SessionId,
+        password: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, AccountError> {
+        let confirmed = match (password, user.password_hash.as_deref()) {
+            (Some(p), Some(_)) => {
+                if !self.hasher.verify(p, user.password_hash.as_deref()).await {
+                    return Err(AccountError::WrongPassword);
+                }
+                true
+            }
+            _ => self.store.sessions_of(user.id).await?.iter().any(|s| {
+                s.id == session
+                    && s.method == SignInMethod::Google
+                    && now - s.created_at <= Duration::minutes(10)
+            }),
+        };
+        if !confirmed {
+            return Err(AccountError::ReauthRequired);
+        }
+        Ok(self.store.delete_user(user.id).await?)
+    }
+
     /// Applies a profile change after validating every field.
     pub async fn update_profile(
         &self,
@@ -506,6 +565,7 @@ mod tests {
         tokens: HashMap<String, (NewToken, bool)>,
         sessions: HashMap<SessionId, (UserId, bool)>,
         refresh: HashMap<String, (SessionId, DateTime<Utc>, bool)>,
+        methods: HashMap<SessionId, SignInMethod>,
         outbox: Vec<Email>,
     }
 
@@ -529,6 +589,7 @@ mod tests {
                 m.outbox.push(email.clone());
             }
             m.sessions.insert(session.id, (session.user_id, false));
+            m.methods.insert(session.id, session.method);
             m.refresh.insert(
                 session.refresh_hash.clone(),
                 (session.id, session.expires_at, false),
@@ -588,6 +649,7 @@ mod tests {
         ) -> Result<(), StoreError> {
             let mut m = self.0.lock().unwrap();
             m.sessions.insert(s.id, (s.user_id, false));
+            m.methods.insert(s.id, s.method);
             m.refresh
                 .insert(s.refresh_hash.clone(), (s.id, s.expires_at, false));
             Ok(())
@@ -721,6 +783,41 @@ mod tests {
                 user.password_hash = Some(pw.to_string());
             }
             self.revoke_all_sessions(u, now).await
+        }
+        async fn set_avatar(
+            &self,
+            u: UserId,
+            key: Option<&str>,
+            _now: DateTime<Utc>,
+        ) -> Result<Option<String>, StoreError> {
+            let mut m = self.0.lock().unwrap();
+            let user = m
+                .users
+                .get_mut(&u)
+                .ok_or(StoreError::Other("no user".into()))?;
+            Ok(std::mem::replace(
+                &mut user.avatar_key,
+                key.map(str::to_string),
+            ))
+        }
+        async fn sessions_of(&self, u: UserId) -> Result<Vec<SessionInfo>, StoreError> {
+            let m = self.0.lock().unwrap();
+            Ok(m.sessions
+                .iter()
+                .filter(|(_, (owner, _))| *owner == u)
+                .map(|(id, (_, revoked))| SessionInfo {
+                    id: *id,
+                    method: m.methods.get(id).copied().unwrap_or(SignInMethod::Password),
+                    created_at: Utc::now(),
+                    expires_at: Utc::now() + Duration::days(7),
+                    revoked_at: revoked.then(Utc::now),
+                })
+                .collect())
+        }
+        async fn delete_user(&self, u: UserId) -> Result<Option<String>, StoreError> {
+            let mut m = self.0.lock().unwrap();
+            m.sessions.retain(|_, (owner, _)| *owner != u);
+            Ok(m.users.remove(&u).and_then(|user| user.avatar_key))
         }
         async fn update_profile(&self, user: &User, _now: DateTime<Utc>) -> Result<(), StoreError> {
             self.0.lock().unwrap().users.insert(user.id, user.clone());
@@ -925,6 +1022,44 @@ mod tests {
             let stored = s.store.user_by_id(pw_user.id).await.unwrap().unwrap();
             assert_eq!(stored.google_subject.as_deref(), Some("g2"));
             assert!(stored.is_email_verified);
+        });
+    }
+
+    #[test]
+    fn deleting_an_account_needs_the_password_or_a_fresh_google_sign_in() {
+        futures_lite(async {
+            let (s, store) = svc();
+            let now = Utc::now();
+            let (user, session) = s.register(input("del@b.fr"), now).await.unwrap();
+            assert!(matches!(
+                s.delete_account(&user, session.session_id, None, now).await,
+                Err(AccountError::ReauthRequired)
+            ));
+            assert!(matches!(
+                s.delete_account(&user, session.session_id, Some("nope nope"), now)
+                    .await,
+                Err(AccountError::WrongPassword)
+            ));
+            s.delete_account(
+                &user,
+                session.session_id,
+                Some("correct horse battery"),
+                now,
+            )
+            .await
+            .unwrap();
+            assert!(store.0.lock().unwrap().users.is_empty());
+
+            let g = ExternalIdentity {
+                subject: "g".into(),
+                email: "g@b.fr".into(),
+                given_name: None,
+                family_name: None,
+            };
+            let (guser, gsession, _) = s.google_sign_in(g, now).await.unwrap();
+            s.delete_account(&guser, gsession.session_id, None, now)
+                .await
+                .unwrap();
         });
     }
 

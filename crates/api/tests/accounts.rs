@@ -710,3 +710,80 @@ async fn rate_limits_hold_when_redis_is_down() {
         assert_eq!(res.status().as_u16(), expected);
     }
 }
+
+#[tokio::test]
+async fn data_export_and_account_deletion() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let body = register(&app, "gdpr@b.fr").await;
+    let token = body["accessToken"].as_str().unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/v1/users/me/data-export"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let export: Value = res.json().await.unwrap();
+    assert_eq!(export["user"]["email"], "gdpr@b.fr");
+    assert_eq!(export["hasPassword"], true);
+    assert_eq!(export["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(export["sessions"][0]["method"], "password");
+
+    // Deleting needs the password.
+    let del = |body: Value| {
+        app.client
+            .delete(app.url("/api/v1/users/me"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        problem(del(json!({})).await.unwrap(), 403).await["code"],
+        "forbidden"
+    );
+    assert_eq!(
+        problem(
+            del(json!({"password": "wrong password"})).await.unwrap(),
+            400
+        )
+        .await["code"],
+        "wrong_password"
+    );
+    assert_eq!(del(json!({"password": PW})).await.unwrap().status(), 204);
+
+    // Gone: the session, the account, the ability to sign in; the email can register again.
+    assert_eq!(me(&app, token).await.status(), 401);
+    problem(
+        post(
+            &app,
+            "/api/v1/auth/login",
+            json!({"email": "gdpr@b.fr", "password": PW}),
+            None,
+        )
+        .await,
+        401,
+    )
+    .await;
+    let rows = app
+        .ctx
+        .db
+        .conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.ctx.db.conn.get_database_backend(),
+            "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM sessions) + (SELECT COUNT(*) FROM refresh_tokens) + (SELECT COUNT(*) FROM one_time_tokens) AS n",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let n: i64 = rows.try_get("", "n").unwrap();
+    assert_eq!(n, 0, "nothing of the account is left");
+    register(&app, "gdpr@b.fr").await;
+}

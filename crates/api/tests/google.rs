@@ -184,3 +184,43 @@ async fn turned_off_or_unconfigured() {
     let unconfigured = TestApp::spawn().await;
     assert_eq!(google(&unconfigured, "x.y.z").await.status(), 503);
 }
+
+#[tokio::test]
+async fn a_google_only_account_is_deleted_after_a_fresh_google_sign_in() {
+    let issuer = TestIssuer::start().await;
+    let app = app_with(&issuer).await;
+    let body: Value = google(&app, &issuer.mint_id_token(&issuer.claims(CLIENT)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = body["accessToken"].as_str().unwrap();
+    let export: Value = app
+        .client
+        .get(app.url("/api/v1/users/me/data-export"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["googleLinked"], true);
+    assert_eq!(export["hasPassword"], false);
+    assert_eq!(export["sessions"][0]["method"], "google");
+    let res = app
+        .client
+        .delete(app.url("/api/v1/users/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    // Signing in again creates a new account.
+    assert_eq!(
+        google(&app, &issuer.mint_id_token(&issuer.claims(CLIENT)))
+            .await
+            .status(),
+        201
+    );
+}

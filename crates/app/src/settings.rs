@@ -149,6 +149,11 @@ pub const VARIABLES: &[Var] = &[
         "Redirect URI registered with Google.",
     ),
     var(
+        "PUBLIC_API_URL",
+        "http://localhost:8000",
+        "Base URL of this API as browsers reach it, used in links to files it serves (avatars).",
+    ),
+    var(
         "FRONTEND_URL",
         "http://localhost:3000",
         "Base URL of the web front end, used in emailed links.",
@@ -359,6 +364,7 @@ pub struct Settings {
     pub google_redirect_uri: Option<String>,
     pub google_issuer_url: String,
     pub frontend_url: String,
+    pub public_api_url: String,
     pub mail: MailSettings,
     pub mail_from_name: String,
     pub mail_from_email: String,
@@ -595,6 +601,7 @@ impl Settings {
             google_redirect_uri: s.raw("GOOGLE_REDIRECT_URI"),
             google_issuer_url: s.string("GOOGLE_ISSUER_URL"),
             frontend_url: s.string("FRONTEND_URL").trim_end_matches('/').to_string(),
+            public_api_url: s.string("PUBLIC_API_URL").trim_end_matches('/').to_string(),
             mail,
             mail_from_name: s.string("SMTP_FROM_NAME"),
             mail_from_email: s.string("SMTP_FROM_EMAIL"),

@@ -28,6 +28,21 @@ pub enum AnyBlobStore {
     Memory(MemoryStore),
 }
 
+impl AnyBlobStore {
+    /// A URL a browser can fetch the object from directly, when the store offers one (S3:
+    /// a presigned URL valid `ttl`); `None` means the API must serve the bytes itself.
+    pub async fn direct_url(
+        &self,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>, BlobError> {
+        match self {
+            Self::S3(s) => s.presigned_get(key, ttl).await.map(Some),
+            Self::Local(_) | Self::Memory(_) => Ok(None),
+        }
+    }
+}
+
 impl BlobStore for AnyBlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
         match self {

@@ -43,6 +43,21 @@ impl S3Store {
     /// # Errors
     /// [`BlobError::Backend`] when the endpoint's scheme contradicts `use_ssl`, or when the
     /// HTTP client cannot be set up.
+    /// A time-limited URL that fetches `key` directly from the bucket, for clients such as an
+    /// `<img src>` that cannot send credentials. At most 7 days (S3's limit).
+    pub async fn presigned_get(
+        &self,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> Result<String, BlobError> {
+        kernel::blob::validate_key(key)?;
+        let secs = u32::try_from(ttl.as_secs().clamp(1, 604_800)).unwrap_or(604_800);
+        self.bucket
+            .presign_get(key, secs, None)
+            .await
+            .map_err(|e| BlobError::Backend(format!("S3 presign {key}: {e}")))
+    }
+
     pub fn new(cfg: S3Config) -> Result<Self, BlobError> {
         let region = match cfg.endpoint_url {
             Some(url) => Region::Custom {

@@ -7,6 +7,8 @@ mod file;
 mod message;
 mod recording;
 mod smtp;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use file::FileMailer;
 pub use recording::{FailureKind, RecordingMailer};

@@ -3,13 +3,11 @@
 //! behind a std TCP listener on 127.0.0.1:0, one thread per connection).
 
 use kernel::mail::{Email, MailError, Mailbox, Mailer};
+use mail::testing::SmtpServer as Server;
 use mail::{AnyMailer, FailureKind, FileMailer, MailFrom, RecordingMailer, SmtpConfig, SmtpMailer};
 use mail_parser::MessageParser;
-use mailin::{Action, Handler, Response, SessionBuilder};
 use secrecy::SecretString;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 const SUBJECT: &str = "Réinitialisation de votre mot de passe — équipe « Été »";
@@ -118,126 +116,6 @@ async fn malformed_recipient_is_permanent() {
         Err(MailError::Permanent(_))
     ));
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
-}
-
-// ---------------------------------------------------------------------------------------------
-// An in-process SMTP server
-
-#[derive(Clone, Debug, Default)]
-struct Received {
-    from: String,
-    to: Vec<String>,
-    data: Vec<u8>,
-}
-
-#[derive(Clone)]
-struct Server {
-    /// Reply to every RCPT TO, e.g. 550 or 451; `None` accepts.
-    rcpt_reply: Option<(u16, &'static str)>,
-    /// Required AUTH PLAIN credentials, if any.
-    auth: Option<(&'static str, &'static str)>,
-    inbox: Arc<Mutex<Vec<Received>>>,
-    current: Received,
-}
-
-impl Handler for Server {
-    fn mail(&mut self, _ip: IpAddr, _domain: &str, from: &str) -> Response {
-        self.current = Received {
-            from: from.to_owned(),
-            ..Received::default()
-        };
-        mailin::response::OK
-    }
-
-    fn rcpt(&mut self, to: &str) -> Response {
-        if let Some((code, text)) = self.rcpt_reply {
-            return Response::custom(code, text.to_owned());
-        }
-        self.current.to.push(to.to_owned());
-        mailin::response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.current.data.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        self.inbox
-            .lock()
-            .unwrap()
-            .push(std::mem::take(&mut self.current));
-        mailin::response::OK
-    }
-
-    fn auth_plain(&mut self, _authz: &str, user: &str, password: &str) -> Response {
-        match self.auth {
-            Some(expected) if expected == (user, password) => mailin::response::AUTH_OK,
-            _ => mailin::response::INVALID_CREDENTIALS,
-        }
-    }
-}
-
-impl Server {
-    fn new() -> Self {
-        Self {
-            rcpt_reply: None,
-            auth: None,
-            inbox: Arc::default(),
-            current: Received::default(),
-        }
-    }
-
-    /// Listens on 127.0.0.1:0 and serves each connection on its own thread.
-    fn start(&self) -> SocketAddr {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut builder = SessionBuilder::new("smtp.test");
-        if self.auth.is_some() {
-            builder
-                .enable_auth(mailin::AuthMechanism::Plain)
-                .insecure_enable_plaintext_auth();
-        }
-        let handler = self.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let session = builder.build(stream.peer_addr().unwrap().ip(), handler.clone());
-                std::thread::spawn(move || serve(session, stream));
-            }
-        });
-        addr
-    }
-
-    fn inbox(&self) -> Vec<Received> {
-        self.inbox.lock().unwrap().clone()
-    }
-}
-
-fn serve(mut session: mailin::Session<Server>, stream: TcpStream) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    session.greeting().write_to(&mut writer).unwrap();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let response = session.process(&line);
-        match response.action {
-            Action::Reply | Action::UpgradeTls => response.write_to(&mut writer).unwrap(),
-            Action::Close => {
-                let _ = response.write_to(&mut writer);
-                return;
-            }
-            Action::NoReply => {}
-        }
-        writer.flush().unwrap();
-    }
 }
 
 fn smtp_config(addr: SocketAddr) -> SmtpConfig {

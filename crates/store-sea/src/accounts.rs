@@ -4,7 +4,7 @@
 
 use crate::StoreError as DbStoreError;
 use crate::jobs::{enqueue_email, from_ms, ms, stmt};
-use accounts::ports::{NewSession, NewToken, SessionId};
+use accounts::ports::{NewSession, NewToken, SessionId, SessionInfo, SignInMethod};
 use accounts::{
     AccountStore, Locale, NotificationPrefs, Role, RotateOutcome, StoreError, TokenKind,
     TokenOutcome, User,
@@ -94,10 +94,11 @@ async fn insert_session<C: ConnectionTrait>(
     let b = c.get_database_backend();
     c.execute_raw(stmt(
         b,
-        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO sessions (id, user_id, method, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
         vec![
             s.id.as_uuid().into(),
             s.user_id.as_uuid().into(),
+            s.method.as_str().into(),
             ms(now).into(),
             ms(s.expires_at).into(),
         ],
@@ -531,6 +532,97 @@ impl AccountStore for SeaAccounts {
         let tx = self.conn.begin().await.map_err(err)?;
         set_password_and_revoke(&tx, user, password_hash, now).await?;
         tx.commit().await.map_err(err)
+    }
+
+    async fn set_avatar(
+        &self,
+        user: UserId,
+        key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let tx = self.conn.begin().await.map_err(err)?;
+        let b = tx.get_database_backend();
+        let row = tx
+            .query_one_raw(stmt(
+                b,
+                "SELECT avatar_key FROM users WHERE id = ?",
+                vec![user.as_uuid().into()],
+            ))
+            .await
+            .map_err(err)?;
+        let previous: Option<String> = match row {
+            Some(r) => r.try_get("", "avatar_key").map_err(err)?,
+            None => return Err(StoreError::Other("no such user".into())),
+        };
+        tx.execute_raw(stmt(
+            b,
+            "UPDATE users SET avatar_key = ?, updated_at = ? WHERE id = ?",
+            vec![
+                key.map(str::to_string).into(),
+                ms(now).into(),
+                user.as_uuid().into(),
+            ],
+        ))
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(previous)
+    }
+
+    async fn sessions_of(&self, user: UserId) -> Result<Vec<SessionInfo>, StoreError> {
+        let rows = self
+            .conn
+            .query_all_raw(stmt(
+                self.conn.get_database_backend(),
+                "SELECT id, method, created_at, expires_at, revoked_at FROM sessions \
+                 WHERE user_id = ? ORDER BY created_at DESC",
+                vec![user.as_uuid().into()],
+            ))
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                let id: Uuid = r.try_get("", "id").map_err(err)?;
+                let method: String = r.try_get("", "method").map_err(err)?;
+                let created: i64 = r.try_get("", "created_at").map_err(err)?;
+                let expires: i64 = r.try_get("", "expires_at").map_err(err)?;
+                let revoked: Option<i64> = r.try_get("", "revoked_at").map_err(err)?;
+                Ok(SessionInfo {
+                    id: SessionId::from(id),
+                    method: SignInMethod::parse(&method),
+                    created_at: from_ms(created),
+                    expires_at: from_ms(expires),
+                    revoked_at: revoked.map(from_ms),
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_user(&self, user: UserId) -> Result<Option<String>, StoreError> {
+        // Sessions, refresh tokens and one-time tokens go with the row (ON DELETE CASCADE).
+        let tx = self.conn.begin().await.map_err(err)?;
+        let b = tx.get_database_backend();
+        let row = tx
+            .query_one_raw(stmt(
+                b,
+                "SELECT avatar_key FROM users WHERE id = ?",
+                vec![user.as_uuid().into()],
+            ))
+            .await
+            .map_err(err)?;
+        let avatar: Option<String> = match row {
+            Some(r) => r.try_get("", "avatar_key").map_err(err)?,
+            None => None,
+        };
+        tx.execute_raw(stmt(
+            b,
+            "DELETE FROM users WHERE id = ?",
+            vec![user.as_uuid().into()],
+        ))
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(avatar)
     }
 
     async fn update_profile(&self, user: &User, now: DateTime<Utc>) -> Result<(), StoreError> {

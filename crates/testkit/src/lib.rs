@@ -319,10 +319,12 @@ impl TestApp {
         }
         let settings = Settings::from_map(&map).unwrap();
         let mailer = RecordingMailer::new();
+        // A test that configures SMTP gets the real SMTP adapter; the others record.
+        let real_smtp = env.iter().any(|(k, _)| *k == "SMTP_HOST");
         let ctx = AppContext::build(
             settings,
             Overrides {
-                mailer: Some(AnyMailer::Recording(mailer.clone())),
+                mailer: (!real_smtp).then(|| AnyMailer::Recording(mailer.clone())),
                 blobs: Some(AnyBlobStore::Memory(MemoryStore::default())),
                 clock: None,
             },

@@ -326,3 +326,44 @@ async fn shutdown_lets_the_running_job_finish() {
     assert!(*finished.lock().unwrap(), "the job was cut short");
     assert_eq!(app.ctx.jobs.counts().await.unwrap().done, 1);
 }
+
+#[tokio::test]
+async fn mail_waits_while_the_smtp_server_is_down_and_goes_out_once_when_it_is_back() {
+    // A port with nothing listening yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let port_s = port.to_string();
+    let app = TestApp::spawn_with(&[
+        ("SMTP_HOST", "127.0.0.1"),
+        ("SMTP_PORT", &port_s),
+        ("SMTP_TLS", "false"),
+    ])
+    .await;
+    let id = queue_email(&app, "down@example.org").await;
+
+    // The server is down: the attempt fails, the job waits for a retry, nothing is lost.
+    assert_eq!(app.run_worker_until_idle().await.retried, 1);
+    let row = app.ctx.jobs.get(id).await.unwrap().unwrap();
+    assert_eq!(row.status, JobStatus::Pending);
+    assert!(row.last_error.is_some());
+    make_all_due(&app).await;
+    assert_eq!(app.run_worker_until_idle().await.retried, 1);
+
+    // It comes back: the mail goes out, once.
+    let server = mail::testing::SmtpServer::new();
+    server.start_on(([127, 0, 0, 1], port).into()).unwrap();
+    make_all_due(&app).await;
+    assert_eq!(app.run_worker_until_idle().await.succeeded, 1);
+    make_all_due(&app).await;
+    assert_eq!(app.run_worker_until_idle().await, Default::default());
+    let inbox = server.inbox();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].to, ["down@example.org"]);
+    assert_eq!(
+        app.ctx.jobs.get(id).await.unwrap().unwrap().status,
+        JobStatus::Done
+    );
+}

@@ -24,7 +24,7 @@ impl From<AccountError> for ApiError {
             AccountError::BadCredentials
             | AccountError::SessionInvalid
             | AccountError::RefreshReused => ApiError::Unauthorized(detail),
-            AccountError::Deactivated => ApiError::Forbidden(detail),
+            AccountError::Deactivated | AccountError::ReauthRequired => ApiError::Forbidden(detail),
             AccountError::TokenUnknown => ApiError::bad_request("invalid_token", detail),
             AccountError::TokenExpired | AccountError::TokenUsed => ApiError::Gone(detail),
             AccountError::WrongPassword => ApiError::bad_request("wrong_password", detail),
@@ -55,7 +55,7 @@ pub struct TokenOut {
     pub user: UserOut,
 }
 
-pub(crate) fn session_response(
+pub(crate) async fn session_response(
     ctx: &AppContext,
     user: &User,
     s: IssuedSession,
@@ -65,7 +65,7 @@ pub(crate) fn session_response(
         refresh_token: s.refresh_token,
         token_type: "Bearer",
         expires_in: ctx.settings.access_token_ttl.as_secs(),
-        user: UserOut::from_user(user, &ctx.settings),
+        user: UserOut::build(ctx, user).await,
     })
 }
 
@@ -127,7 +127,7 @@ pub async fn register(
             ctx.clock.now(),
         )
         .await?;
-    Ok(HttpResponse::Created().json(session_response(&ctx, &user, session)?))
+    Ok(HttpResponse::Created().json(session_response(&ctx, &user, session).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -155,7 +155,7 @@ pub async fn login(
         .accounts
         .login(&body.email, &body.password, ctx.clock.now())
         .await?;
-    Ok(HttpResponse::Ok().json(session_response(&ctx, &user, session)?))
+    Ok(HttpResponse::Ok().json(session_response(&ctx, &user, session).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -181,7 +181,7 @@ pub async fn refresh(
         .accounts
         .refresh(&body.refresh_token, ctx.clock.now())
         .await?;
-    Ok(HttpResponse::Ok().json(session_response(&ctx, &user, session)?))
+    Ok(HttpResponse::Ok().json(session_response(&ctx, &user, session).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

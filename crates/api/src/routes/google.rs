@@ -57,7 +57,7 @@ async fn sign_in(ctx: &AppContext, who: VerifiedIdentity) -> Result<HttpResponse
             ctx.clock.now(),
         )
         .await?;
-    let body = session_response(ctx, &user, session)?;
+    let body = session_response(ctx, &user, session).await?;
     Ok(if created {
         HttpResponse::Created().json(body)
     } else {

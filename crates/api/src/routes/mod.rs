@@ -29,5 +29,10 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(google::google_callback)
         .service(users::me)
         .service(users::update_me)
-        .service(users::change_password);
+        .service(users::change_password)
+        .service(users::upload_avatar)
+        .service(users::delete_avatar)
+        .service(users::avatar_file)
+        .service(users::data_export)
+        .service(users::delete_me);
 }

@@ -787,3 +787,59 @@ async fn data_export_and_account_deletion() {
     assert_eq!(n, 0, "nothing of the account is left");
     register(&app, "gdpr@b.fr").await;
 }
+
+#[tokio::test]
+async fn expired_links_and_refresh_tokens_are_refused() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let session = register(&app, "exp@b.fr").await;
+    let verify = emailed_token(&app, "verify-email?token=").await;
+    post(
+        &app,
+        "/api/v1/auth/forgot-password",
+        json!({"email": "exp@b.fr"}),
+        None,
+    )
+    .await;
+    let reset = emailed_token(&app, "reset-password?token=").await;
+    for sql in [
+        "UPDATE one_time_tokens SET expires_at = 0",
+        "UPDATE refresh_tokens SET expires_at = 0",
+    ] {
+        app.ctx.db.conn.execute_unprepared(sql).await.unwrap();
+    }
+    let p = problem(
+        post(
+            &app,
+            "/api/v1/auth/verify-email",
+            json!({"token": verify}),
+            None,
+        )
+        .await,
+        410,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("expired"));
+    problem(
+        post(
+            &app,
+            "/api/v1/auth/reset-password",
+            json!({"token": reset, "newPassword": "a fine new passphrase"}),
+            None,
+        )
+        .await,
+        410,
+    )
+    .await;
+    problem(
+        post(
+            &app,
+            "/api/v1/auth/refresh",
+            json!({"refreshToken": session["refreshToken"]}),
+            None,
+        )
+        .await,
+        401,
+    )
+    .await;
+}

@@ -30,6 +30,27 @@ fn html(title: &str, greeting: &str, body: &str, link: &str, button: &str, foote
     )
 }
 
+/// One message to `user`: the plain-text part and the HTML part say the same thing.
+fn compose(
+    user: &User,
+    subject: String,
+    greeting: &str,
+    body: &str,
+    url: &str,
+    button: &str,
+    footer: &str,
+) -> Email {
+    Email {
+        to: Mailbox::named(
+            format!("{} {}", user.first_name, user.last_name),
+            &user.email,
+        ),
+        text: format!("{greeting}\n\n{body}\n{url}\n\n{footer}\n"),
+        html: Some(html(&subject, greeting, body, url, button, footer)),
+        subject,
+    }
+}
+
 fn link(frontend_url: &str, locale: Locale, page: &str, token: &str) -> String {
     format!("{frontend_url}/{}/{page}?token={token}", locale.as_str())
 }
@@ -53,15 +74,7 @@ pub fn verification(user: &User, frontend_url: &str, app: &str, token: &str) -> 
             "If you did not sign up, ignore this message.".to_string(),
         ),
     };
-    Email {
-        to: Mailbox::named(
-            format!("{} {}", user.first_name, user.last_name),
-            &user.email,
-        ),
-        text: format!("{greeting}\n\n{body}\n{url}\n\n{footer}\n"),
-        html: Some(html(&subject, &greeting, &body, &url, &button, &footer)),
-        subject,
-    }
+    compose(user, subject, &greeting, &body, &url, &button, &footer)
 }
 
 /// "Reset your password", valid 24 h.
@@ -83,15 +96,7 @@ pub fn password_reset(user: &User, frontend_url: &str, app: &str, token: &str) -
             "If you did not ask for this, ignore this message: your password stays the same.".to_string(),
         ),
     };
-    Email {
-        to: Mailbox::named(
-            format!("{} {}", user.first_name, user.last_name),
-            &user.email,
-        ),
-        text: format!("{greeting}\n\n{body}\n{url}\n\n{footer}\n"),
-        html: Some(html(&subject, &greeting, &body, &url, &button, &footer)),
-        subject,
-    }
+    compose(user, subject, &greeting, &body, &url, &button, &footer)
 }
 
 #[cfg(test)]

@@ -86,14 +86,21 @@ impl UserRow {
     }
 }
 
+/// Runs one statement (SQL with `?` placeholders) and returns the rows it touched.
+async fn exec<C: ConnectionTrait>(c: &C, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
+    c.execute_raw(stmt(c.get_database_backend(), sql, values))
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(err)
+}
+
 async fn insert_session<C: ConnectionTrait>(
     c: &C,
     s: &NewSession,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let b = c.get_database_backend();
-    c.execute_raw(stmt(
-        b,
+    exec(
+        c,
         "INSERT INTO sessions (id, user_id, method, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
         vec![
             s.id.as_uuid().into(),
@@ -102,11 +109,10 @@ async fn insert_session<C: ConnectionTrait>(
             ms(now).into(),
             ms(s.expires_at).into(),
         ],
-    ))
-    .await
-    .map_err(err)?;
-    c.execute_raw(stmt(
-        b,
+    )
+    .await?;
+    exec(
+        c,
         "INSERT INTO refresh_tokens (hash, session_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
         vec![
             s.refresh_hash.clone().into(),
@@ -114,9 +120,8 @@ async fn insert_session<C: ConnectionTrait>(
             ms(s.expires_at).into(),
             ms(now).into(),
         ],
-    ))
-    .await
-    .map_err(err)?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -125,32 +130,24 @@ async fn insert_token<C: ConnectionTrait>(
     t: &NewToken,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let b = c.get_database_backend();
     // Earlier unused links of the same kind die: only the newest works.
-    c.execute_raw(stmt(
-        b,
+    exec(
+        c,
         "UPDATE one_time_tokens SET used_at = ? WHERE user_id = ? AND kind = ? AND used_at IS NULL",
         vec![
             ms(now).into(),
             t.user_id.as_uuid().into(),
             t.kind.as_str().into(),
         ],
-    ))
-    .await
-    .map_err(err)?;
-    c.execute_raw(stmt(
-        b,
-        "INSERT INTO one_time_tokens (hash, user_id, kind, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
-        vec![
+    )
+    .await?;
+    exec(c, "INSERT INTO one_time_tokens (hash, user_id, kind, expires_at, created_at) VALUES (?, ?, ?, ?, ?)", vec![
             t.hash.clone().into(),
             t.user_id.as_uuid().into(),
             t.kind.as_str().into(),
             ms(t.expires_at).into(),
             ms(now).into(),
-        ],
-    ))
-    .await
-    .map_err(err)?;
+        ]).await?;
     Ok(())
 }
 
@@ -190,15 +187,13 @@ async fn take_token<C: ConnectionTrait>(
     }
     if spend {
         // Guarded update: of two concurrent spends, exactly one succeeds.
-        let res = c
-            .execute_raw(stmt(
-                b,
-                "UPDATE one_time_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL",
-                vec![ms(now).into(), hash.into()],
-            ))
-            .await
-            .map_err(err)?;
-        if res.rows_affected() != 1 {
+        let res = exec(
+            c,
+            "UPDATE one_time_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL",
+            vec![ms(now).into(), hash.into()],
+        )
+        .await?;
+        if res != 1 {
             return Ok(TokenOutcome::Used);
         }
     }
@@ -211,14 +206,12 @@ async fn set_password_and_revoke<C: ConnectionTrait>(
     hash: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let b = c.get_database_backend();
-    c.execute_raw(stmt(
-        b,
+    exec(
+        c,
         "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
         vec![hash.into(), ms(now).into(), user.as_uuid().into()],
-    ))
-    .await
-    .map_err(err)?;
+    )
+    .await?;
     revoke_all(c, user, now).await
 }
 
@@ -227,13 +220,12 @@ async fn revoke_all<C: ConnectionTrait>(
     user: UserId,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    c.execute_raw(stmt(
-        c.get_database_backend(),
+    exec(
+        c,
         "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
         vec![ms(now).into(), user.as_uuid().into()],
-    ))
-    .await
-    .map_err(err)?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -262,9 +254,8 @@ impl AccountStore for SeaAccounts {
         session: &NewSession,
     ) -> Result<(), StoreError> {
         let tx = self.conn.begin().await.map_err(err)?;
-        let b = tx.get_database_backend();
-        tx.execute_raw(stmt(
-            b,
+        exec(
+            &tx,
             "INSERT INTO users (id, email, password_hash, first_name, last_name, phone, locale, \
              avatar_key, is_email_verified, is_active, organization_id, role, notification_prefs, \
              google_subject, created_at, updated_at) \
@@ -289,9 +280,8 @@ impl AccountStore for SeaAccounts {
                 ms(user.created_at).into(),
                 ms(user.updated_at).into(),
             ],
-        ))
-        .await
-        .map_err(err)?;
+        )
+        .await?;
         if let Some((token, email)) = verification {
             insert_token(&tx, token, user.created_at).await?;
             enqueue_email(&tx, email, user.created_at)
@@ -320,14 +310,7 @@ impl AccountStore for SeaAccounts {
         subject: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn
-            .execute_raw(stmt(
-                self.conn.get_database_backend(),
-                "UPDATE users SET google_subject = ?, is_email_verified = ?, updated_at = ? WHERE id = ?",
-                vec![subject.into(), true.into(), ms(now).into(), user.as_uuid().into()],
-            ))
-            .await
-            .map_err(err)?;
+        exec(&self.conn, "UPDATE users SET google_subject = ?, is_email_verified = ?, updated_at = ? WHERE id = ?", vec![subject.into(), true.into(), ms(now).into(), user.as_uuid().into()]).await?;
         Ok(())
     }
 
@@ -400,39 +383,29 @@ impl AccountStore for SeaAccounts {
         }
         // Spend the token; a token already spent (here, or by a concurrent request) is a
         // replay: close the whole session.
-        let spent = tx
-            .execute_raw(stmt(
-                b,
-                "UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL",
-                vec![ms(now).into(), presented_hash.into()],
-            ))
-            .await
-            .map_err(err)?;
-        if used.is_some() || spent.rows_affected() != 1 {
-            tx.execute_raw(stmt(
-                b,
+        let spent = exec(
+            &tx,
+            "UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL",
+            vec![ms(now).into(), presented_hash.into()],
+        )
+        .await?;
+        if used.is_some() || spent != 1 {
+            exec(
+                &tx,
                 "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 vec![ms(now).into(), session.into()],
-            ))
-            .await
-            .map_err(err)?;
+            )
+            .await?;
             tx.commit().await.map_err(err)?;
             return Ok(RotateOutcome::Reused);
         }
-        tx.execute_raw(stmt(
-            b,
-            "INSERT INTO refresh_tokens (hash, session_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
-            vec![next_hash.into(), session.into(), ms(next_expires_at).into(), ms(now).into()],
-        ))
-        .await
-        .map_err(err)?;
-        tx.execute_raw(stmt(
-            b,
+        exec(&tx, "INSERT INTO refresh_tokens (hash, session_id, expires_at, created_at) VALUES (?, ?, ?, ?)", vec![next_hash.into(), session.into(), ms(next_expires_at).into(), ms(now).into()]).await?;
+        exec(
+            &tx,
             "UPDATE sessions SET expires_at = ? WHERE id = ?",
             vec![ms(next_expires_at).into(), session.into()],
-        ))
-        .await
-        .map_err(err)?;
+        )
+        .await?;
         tx.commit().await.map_err(err)?;
         Ok(RotateOutcome::Rotated {
             session: SessionId::from(session),
@@ -446,14 +419,7 @@ impl AccountStore for SeaAccounts {
         session: SessionId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn
-            .execute_raw(stmt(
-                self.conn.get_database_backend(),
-                "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-                vec![ms(now).into(), session.as_uuid().into(), user.as_uuid().into()],
-            ))
-            .await
-            .map_err(err)?;
+        exec(&self.conn, "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL", vec![ms(now).into(), session.as_uuid().into(), user.as_uuid().into()]).await?;
         Ok(())
     }
 
@@ -496,13 +462,12 @@ impl AccountStore for SeaAccounts {
         let tx = self.conn.begin().await.map_err(err)?;
         let outcome = take_token(&tx, hash, TokenKind::VerifyEmail, now, true).await?;
         if let TokenOutcome::Valid(user) = &outcome {
-            tx.execute_raw(stmt(
-                tx.get_database_backend(),
+            exec(
+                &tx,
                 "UPDATE users SET is_email_verified = ?, updated_at = ? WHERE id = ?",
                 vec![true.into(), ms(now).into(), user.as_uuid().into()],
-            ))
-            .await
-            .map_err(err)?;
+            )
+            .await?;
         }
         tx.commit().await.map_err(err)?;
         Ok(outcome)
@@ -554,17 +519,16 @@ impl AccountStore for SeaAccounts {
             Some(r) => r.try_get("", "avatar_key").map_err(err)?,
             None => return Err(StoreError::Other("no such user".into())),
         };
-        tx.execute_raw(stmt(
-            b,
+        exec(
+            &tx,
             "UPDATE users SET avatar_key = ?, updated_at = ? WHERE id = ?",
             vec![
                 key.map(str::to_string).into(),
                 ms(now).into(),
                 user.as_uuid().into(),
             ],
-        ))
-        .await
-        .map_err(err)?;
+        )
+        .await?;
         tx.commit().await.map_err(err)?;
         Ok(previous)
     }
@@ -614,37 +578,34 @@ impl AccountStore for SeaAccounts {
             Some(r) => r.try_get("", "avatar_key").map_err(err)?,
             None => None,
         };
-        tx.execute_raw(stmt(
-            b,
+        exec(
+            &tx,
             "DELETE FROM users WHERE id = ?",
             vec![user.as_uuid().into()],
-        ))
-        .await
-        .map_err(err)?;
+        )
+        .await?;
         tx.commit().await.map_err(err)?;
         Ok(avatar)
     }
 
     async fn update_profile(&self, user: &User, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn
-            .execute_raw(stmt(
-                self.conn.get_database_backend(),
-                "UPDATE users SET first_name = ?, last_name = ?, phone = ?, locale = ?, \
+        exec(
+            &self.conn,
+            "UPDATE users SET first_name = ?, last_name = ?, phone = ?, locale = ?, \
                  notification_prefs = ?, updated_at = ? WHERE id = ?",
-                vec![
-                    user.first_name.clone().into(),
-                    user.last_name.clone().into(),
-                    user.phone.clone().into(),
-                    user.locale.as_str().into(),
-                    serde_json::to_string(&user.notification_prefs)
-                        .unwrap_or_else(|_| "{}".into())
-                        .into(),
-                    ms(now).into(),
-                    user.id.as_uuid().into(),
-                ],
-            ))
-            .await
-            .map_err(err)?;
+            vec![
+                user.first_name.clone().into(),
+                user.last_name.clone().into(),
+                user.phone.clone().into(),
+                user.locale.as_str().into(),
+                serde_json::to_string(&user.notification_prefs)
+                    .unwrap_or_else(|_| "{}".into())
+                    .into(),
+                ms(now).into(),
+                user.id.as_uuid().into(),
+            ],
+        )
+        .await?;
         Ok(())
     }
 }

@@ -162,7 +162,7 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> std::io::Result<Server> 
     let spec = Arc::new(openapi(&prefix));
     let spec_json = Arc::new(serde_json::to_string(&*spec).map_err(std::io::Error::other)?);
     let docs_html = Arc::new(utoipa_scalar::Scalar::new((*spec).clone()).to_html());
-    let data = web::Data::new(ctx);
+    let base = ctx;
     let shutdown_secs = settings.shutdown_timeout.as_secs();
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -173,8 +173,9 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> std::io::Result<Server> 
     let server = HttpServer::new(move || {
         // Registered before the prefix scope, which would otherwise answer 404 for them.
         let spec_json = spec_json.clone();
+        let data = web::Data::new(base.for_http_worker(workers));
         let mut app = App::new()
-            .app_data(data.clone())
+            .app_data(data)
             .configure(extractor_config(settings.max_body_bytes))
             .route(
                 &format!("{prefix}/openapi.json"),

@@ -39,7 +39,7 @@ async fn ready_checks_the_database_and_names_what_failed() {
     assert_eq!(body["checks"]["redis"], expected_redis);
 
     // Take the database away: the probe must say so with a 503, not hang or 500.
-    app.ctx.db.conn.clone().close().await.unwrap();
+    app.take_database_away().await;
     let res = app.client.get(app.url("/ready")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let p = problem(res).await;

@@ -150,6 +150,35 @@ impl AppContext {
         })
     }
 
+    /// A copy of the context for one HTTP worker thread. On PostgreSQL it gets a pool of its
+    /// own (its share of `DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW`), opened lazily from
+    /// that thread's runtime, so a request's database I/O is driven by the thread serving it
+    /// instead of waking another runtime's threads. SQLite keeps one shared pool.
+    pub fn for_http_worker(&self, workers: usize) -> AppContext {
+        let mut cfg = DbConfig::new(self.settings.database_url.expose_secret());
+        let share = self.settings.database_max_connections as usize / workers.max(1);
+        cfg.max_connections = u32::try_from(share.max(2)).unwrap_or(2);
+        cfg.echo = self.settings.database_echo;
+        match Db::postgres_lazy(&cfg) {
+            Some(Ok(db)) => {
+                let mut ctx = self.clone();
+                ctx.jobs = JobStore::new(db.conn.clone());
+                ctx.accounts = accounts::Accounts::new(
+                    SeaAccounts::new(db.conn.clone(), self.wakeup.clone()),
+                    self.accounts.hasher.clone(),
+                    self.accounts.cfg.clone(),
+                );
+                ctx.db = db;
+                ctx
+            }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "per-worker pool unavailable; sharing the main pool");
+                self.clone()
+            }
+            None => self.clone(),
+        }
+    }
+
     /// Enqueues a standalone job and wakes the workers. Jobs caused by a data change are
     /// enqueued inside that change's transaction instead (`store_sea::jobs::enqueue`), then
     /// [`Wakeup::notify`] is called after the commit.

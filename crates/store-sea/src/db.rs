@@ -105,6 +105,30 @@ impl Db {
         Ok(Db { conn, backend })
     }
 
+    /// A PostgreSQL pool that opens its connections on first use, from the runtime that uses
+    /// it. Returns `None` for SQLite (whose pool is shared) or if building it would block.
+    pub fn postgres_lazy(cfg: &DbConfig) -> Option<Result<Db, StoreError>> {
+        use futures_util::FutureExt;
+        let (backend, url) = Backend::from_url(&cfg.url).ok()?;
+        if backend != Backend::Postgres {
+            return None;
+        }
+        let mut opts = ConnectOptions::new(url);
+        opts.max_connections(cfg.max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(cfg.acquire_timeout)
+            .connect_timeout(cfg.acquire_timeout)
+            .sqlx_logging(cfg.echo)
+            .connect_lazy(true);
+        // With a lazy pool and no after-connect hook, connecting does no I/O: the future is
+        // ready at its first poll.
+        let res = Database::connect(opts).now_or_never()?;
+        Some(
+            res.map(|conn| Db { conn, backend })
+                .map_err(StoreError::from),
+        )
+    }
+
     /// A cheap round trip, for `/ready`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.conn.execute_unprepared("SELECT 1").await?;

@@ -359,6 +359,30 @@ impl TestApp {
         }
     }
 
+    /// Makes the database unreachable for the running server (every pool, including the
+    /// per-worker pools on PostgreSQL), to test how the service degrades.
+    pub async fn take_database_away(&self) {
+        match &self.db.kind {
+            DbKind::Sqlite(_) => self.ctx.db.conn.clone().close().await.unwrap(),
+            DbKind::Postgres { admin_url, name } => {
+                let admin = connect_admin(admin_url).await;
+                admin
+                    .execute_unprepared(&format!(
+                        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"
+                    ))
+                    .await
+                    .unwrap();
+                admin
+                    .execute_unprepared(&format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+                    ))
+                    .await
+                    .unwrap();
+                let _ = admin.close().await;
+            }
+        }
+    }
+
     /// `http://127.0.0.1:port{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)

@@ -26,6 +26,14 @@ pub fn check_email(field: &str, email: &str, errs: &mut ValidationErrors) {
     }
 }
 
+/// The normalised address of a "forgot password" request, if it is an address at all.
+pub fn reset_request_email(email: &str) -> Result<String, ValidationErrors> {
+    let email = normalize_email(email);
+    let mut errs = ValidationErrors::new();
+    check_email("email", &email, &mut errs);
+    errs.into_result().map(|()| email)
+}
+
 /// NIST SP 800-63B: 8 to 128 characters, no composition rules, not a commonly used password,
 /// not the account's email (or its local part).
 pub fn check_password(field: &str, password: &str, email: &str, errs: &mut ValidationErrors) {

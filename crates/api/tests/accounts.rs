@@ -843,3 +843,25 @@ async fn expired_links_and_refresh_tokens_are_refused() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn forgot_password_refuses_what_is_not_an_address() {
+    let app = TestApp::spawn().await;
+    let p = problem(
+        post(
+            &app,
+            "/api/v1/auth/forgot-password",
+            json!({"email": "not an address"}),
+            None,
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "email");
+    assert_eq!(
+        app.ctx.jobs.counts().await.unwrap().pending,
+        0,
+        "nothing queued"
+    );
+}

@@ -86,6 +86,25 @@ impl UserRow {
     }
 }
 
+/// The user's avatar key: `None` when there is no such user, `Some(None)` without an avatar.
+async fn avatar_key_of<C: ConnectionTrait>(
+    c: &C,
+    user: UserId,
+) -> Result<Option<Option<String>>, StoreError> {
+    let row = c
+        .query_one_raw(stmt(
+            c.get_database_backend(),
+            "SELECT avatar_key FROM users WHERE id = ?",
+            vec![user.as_uuid().into()],
+        ))
+        .await
+        .map_err(err)?;
+    match row {
+        Some(r) => Ok(Some(r.try_get("", "avatar_key").map_err(err)?)),
+        None => Ok(None),
+    }
+}
+
 /// Runs one statement (SQL with `?` placeholders) and returns the rows it touched.
 async fn exec<C: ConnectionTrait>(c: &C, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
     c.execute_raw(stmt(c.get_database_backend(), sql, values))
@@ -506,19 +525,9 @@ impl AccountStore for SeaAccounts {
         now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
         let tx = self.conn.begin().await.map_err(err)?;
-        let b = tx.get_database_backend();
-        let row = tx
-            .query_one_raw(stmt(
-                b,
-                "SELECT avatar_key FROM users WHERE id = ?",
-                vec![user.as_uuid().into()],
-            ))
-            .await
-            .map_err(err)?;
-        let previous: Option<String> = match row {
-            Some(r) => r.try_get("", "avatar_key").map_err(err)?,
-            None => return Err(StoreError::Other("no such user".into())),
-        };
+        let previous = avatar_key_of(&tx, user)
+            .await?
+            .ok_or_else(|| StoreError::Other("no such user".into()))?;
         exec(
             &tx,
             "UPDATE users SET avatar_key = ?, updated_at = ? WHERE id = ?",
@@ -565,19 +574,7 @@ impl AccountStore for SeaAccounts {
     async fn delete_user(&self, user: UserId) -> Result<Option<String>, StoreError> {
         // Sessions, refresh tokens and one-time tokens go with the row (ON DELETE CASCADE).
         let tx = self.conn.begin().await.map_err(err)?;
-        let b = tx.get_database_backend();
-        let row = tx
-            .query_one_raw(stmt(
-                b,
-                "SELECT avatar_key FROM users WHERE id = ?",
-                vec![user.as_uuid().into()],
-            ))
-            .await
-            .map_err(err)?;
-        let avatar: Option<String> = match row {
-            Some(r) => r.try_get("", "avatar_key").map_err(err)?,
-            None => None,
-        };
+        let avatar = avatar_key_of(&tx, user).await?.flatten();
         exec(
             &tx,
             "DELETE FROM users WHERE id = ?",

@@ -243,10 +243,8 @@ pub async fn forgot_password(
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&ctx, &req, "forgot").await?;
     per_account(&ctx, "forgot", &body.email).await?;
-    let email = accounts::policy::normalize_email(&body.email);
-    let mut errs = kernel::ValidationErrors::new();
-    accounts::policy::check_email("email", &email, &mut errs);
-    errs.into_result().map_err(|e| ApiError::Validation(e.0))?;
+    let email = accounts::policy::reset_request_email(&body.email)
+        .map_err(|e| ApiError::Validation(e.0))?;
     let now = ctx.clock.now();
     let job = store_sea::NewJob::now(
         accounts::PASSWORD_RESET_JOB,

@@ -90,7 +90,10 @@ impl Db {
             .min_connections(1)
             .acquire_timeout(cfg.acquire_timeout)
             .connect_timeout(cfg.acquire_timeout)
-            .sqlx_logging(cfg.echo);
+            .sqlx_logging(cfg.echo)
+            // Ping only connections idle for a while (the server or a proxy may have dropped
+            // them), not every checkout: that would be a second round trip per query.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30));
         if backend == Backend::Sqlite {
             let busy = cfg.sqlite_busy_timeout;
             opts.map_sqlx_sqlite_opts(move |o| {
@@ -119,6 +122,9 @@ impl Db {
             .acquire_timeout(cfg.acquire_timeout)
             .connect_timeout(cfg.acquire_timeout)
             .sqlx_logging(cfg.echo)
+            // Ping only connections idle for a while (the server or a proxy may have dropped
+            // them), not every checkout: that would be a second round trip per query.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30))
             .connect_lazy(true);
         // With a lazy pool and no after-connect hook, connecting does no I/O: the future is
         // ready at its first poll.

@@ -183,3 +183,49 @@ async fn non_images_oversized_files_and_missing_fields_are_refused() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn on_s3_the_avatar_url_is_presigned_and_works_without_credentials() {
+    let s3 = blobs::testing::TestS3::start().await;
+    let endpoint = format!("http://{}", s3.addr);
+    let app = TestApp::spawn_with(&[
+        ("S3_BUCKET_NAME", blobs::testing::BUCKET),
+        ("S3_ENDPOINT_URL", &endpoint),
+        ("S3_ACCESS_KEY", blobs::testing::ACCESS_KEY),
+        ("S3_SECRET_KEY", blobs::testing::SECRET_KEY),
+        ("S3_USE_SSL", "false"),
+    ])
+    .await;
+    let token = signed_in(&app).await;
+    let res = upload(&app, &token, png_with_location(), "me.png", "image/png").await;
+    assert_eq!(res.status(), 200);
+    let user: Value = res.json().await.unwrap();
+    let url = user["avatarUrl"].as_str().unwrap();
+    assert!(
+        url.starts_with(&endpoint) && url.contains("X-Amz-Signature="),
+        "{url}"
+    );
+    // The browser fetches it straight from the bucket, with no credentials of its own.
+    let res = reqwest::get(url).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.bytes().await.unwrap().as_ref(), png().as_slice());
+    // And it really is in the bucket.
+    let stored: Vec<_> = walk(s3.root())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("avatars"))
+        .collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

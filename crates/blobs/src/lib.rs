@@ -7,6 +7,8 @@
 mod local;
 mod memory;
 mod s3;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use local::LocalFsStore;
 pub use memory::MemoryStore;

@@ -155,36 +155,11 @@ async fn local_fs_store_layout_and_no_temporary_leftovers() {
 // ---------------------------------------------------------------------------------------------
 // S3
 
-const ACCESS_KEY: &str = "monservice-test";
-const SECRET_KEY: &str = "Secret/Key+For-Tests-0123456789";
-const BUCKET: &str = "monservice-files";
+use blobs::testing::{ACCESS_KEY, BUCKET, SECRET_KEY};
 
-/// Serves `root` as S3 on 127.0.0.1:0 (path-style, SigV4 with the test credentials); each
-/// directory under `root` is a bucket.
+/// Serves `root` as S3 on 127.0.0.1:0; each directory under `root` is a bucket.
 async fn start_s3(root: &Path) -> SocketAddr {
-    use s3s::auth::SimpleAuth;
-    use s3s::service::S3ServiceBuilder;
-
-    let mut builder = S3ServiceBuilder::new(s3s_fs::FileSystem::new(root).unwrap());
-    builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-    let service = builder.build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                return;
-            };
-            let service = service.clone();
-            tokio::spawn(async move {
-                let io = hyper_util::rt::TokioIo::new(socket);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .await;
-            });
-        }
-    });
-    addr
+    blobs::testing::serve(root).await
 }
 
 fn s3_config(addr: SocketAddr) -> S3Config {

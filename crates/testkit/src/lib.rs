@@ -325,7 +325,9 @@ impl TestApp {
             settings,
             Overrides {
                 mailer: (!real_smtp).then(|| AnyMailer::Recording(mailer.clone())),
-                blobs: Some(AnyBlobStore::Memory(MemoryStore::default())),
+                // A test that configures S3 gets the real S3 adapter; the others keep files in memory.
+                blobs: (!env.iter().any(|(k, _)| *k == "S3_BUCKET_NAME"))
+                    .then(|| AnyBlobStore::Memory(MemoryStore::default())),
                 clock: None,
             },
         )

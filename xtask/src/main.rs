@@ -4,6 +4,7 @@
 //!   transitively (read from `cargo metadata`). Also run as a test.
 //! * `openapi` — writes `docs/openapi.json` from the code (a test fails when it is stale).
 //! * `env-example` — writes `.env.example` from the settings table (a test fails when stale).
+//! * `plan solve` — the production planner on a benchmark instance (stdin → stdout).
 //! * `db up|down [N]|fresh|status` — migrations on `DATABASE_URL` (default: the embedded
 //!   SQLite file), through the `monservice migrate` command production uses.
 
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         ["db", "down", n] => monservice(&["migrate", "down", n]),
         ["db", "status"] => monservice(&["migrate", "status"]),
         ["db", "fresh"] => fresh(),
+        ["plan", "solve"] => plan_solve(),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -34,7 +36,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <tidy | openapi | env-example | db up | db down [N] | db fresh | db status>";
+const USAGE: &str = "usage: cargo xtask <tidy | openapi | env-example | db up | db down [N] | db fresh | db status | plan solve>";
 
 fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -76,6 +78,29 @@ fn write_from_binary(args: &[&str], path: &str) -> Result<(), String> {
     std::fs::write(root().join(path), &out.stdout).map_err(|e| format!("{path}: {e}"))?;
     eprintln!("wrote {path}");
     Ok(())
+}
+
+/// The production planner on a benchmark instance: instance v1 JSON on stdin, solution JSON
+/// on stdout (shared/bench/planning/README.md). Release build, so timings mean something.
+fn plan_solve() -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root())
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "planning",
+            "--bin",
+            "plan-solve",
+        ])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("plan-solve failed".into())
+    }
 }
 
 /// Rolls every migration back, then applies them all: a clean schema.

@@ -7,11 +7,13 @@
 //! Pure: no I/O.
 
 mod check;
+mod explain;
 mod flow;
 mod model;
 mod solver;
 
 pub use check::{Report, Violation, check};
+pub use explain::{Candidate, Explanation, Reason, explain};
 pub use model::{
     Assignment, Instance, Member, Minute, PlanningError, RoleRequirement, Service, Solution,
     Unavailability, Unfilled, parse_time, ranges_overlap,

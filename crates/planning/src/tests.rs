@@ -540,3 +540,61 @@ fn larger_random_instances_are_always_valid() {
         solve_ok(&i);
     }
 }
+
+#[test]
+fn every_unfilled_slot_is_explained_member_by_member() {
+    // Bass is needed at 09:30 and 11:00 (overlapping) and in the evening; four bassists:
+    // one away all day, one away in the morning, one capped at 1, one free.
+    let i = inst(
+        vec![
+            member("ana", &["bass"], None, 0),
+            member("ben", &["bass"], None, 0),
+            member("cam", &["bass"], Some(1), 0),
+            member("dan", &["bass"], None, 0),
+            member("eve", &["drums"], None, 0),
+        ],
+        vec![
+            service("s1", "2026-12-06", "09:30", "11:30", &[("bass", 2)]),
+            service("s2", "2026-12-06", "11:00", "12:30", &[("bass", 2)]),
+            service("s3", "2026-12-06", "18:00", "20:00", &[("bass", 1)]),
+        ],
+        vec![
+            away("ana", "2026-12-06", None, None),
+            away("ben", "2026-12-06", Some("08:00"), Some("13:00")),
+        ],
+    );
+    let (sol, _, _) = solve_ok(&i);
+    let explained = crate::explain(&i, &sol);
+    assert_eq!(explained.len(), sol.unfilled.len());
+    let total_missing: u32 = explained.iter().map(|e| e.missing).sum();
+    assert_eq!(total_missing, 5 - sol.assignments.len() as u32);
+    for e in &explained {
+        assert_eq!(e.skilled, 4, "eve has no bass skill and is never listed");
+        let why: std::collections::HashMap<&str, &crate::Reason> = e
+            .candidates
+            .iter()
+            .map(|c| (c.member.as_str(), &c.reason))
+            .collect();
+        assert_eq!(why["ana"], &crate::Reason::UnavailableAllDay);
+        if e.service != "s3" {
+            assert_eq!(why["ben"], &crate::Reason::UnavailablePartly);
+        }
+        // Nobody free is left out of a slot that stays empty.
+        assert!(
+            !why.values().any(|r| **r == crate::Reason::Available),
+            "{e:?}"
+        );
+        for (m, r) in &why {
+            match r {
+                crate::Reason::ServesElsewhere { service, .. } => {
+                    assert_ne!(service, &e.service, "{m}")
+                }
+                crate::Reason::AtMaxPerMonth { max } => assert_eq!((*m, *max), ("cam", 1)),
+                _ => {}
+            }
+        }
+    }
+    // The explanation serialises as the API will send it.
+    let json = serde_json::to_value(&explained).unwrap();
+    assert!(json[0]["candidates"][0]["reason"].is_string());
+}

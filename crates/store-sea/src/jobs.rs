@@ -256,14 +256,14 @@ impl JobStore {
         enqueue(&self.conn, job, now).await
     }
 
-    /// Takes the oldest due job, or one whose lease expired, under a new lease of `lease`.
-    /// Jobs whose lease expired on their last allowed attempt are parked as dead first.
+    /// Takes the oldest due job, or one whose lease expired with attempts left, under a new
+    /// lease of `lease`. (Jobs whose lease expired on their last attempt are left for
+    /// [`JobStore::bury_expired`], which workers run periodically, off the claim path.)
     pub async fn claim(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Option<ClaimedJob>, StoreError> {
-        self.bury_expired(now).await?;
         let lease_until =
             now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
         let token = Uuid::new_v4();
@@ -310,7 +310,7 @@ impl JobStore {
 
     /// Parks as dead the jobs whose lease expired on their last allowed attempt (their worker
     /// died every time), so they stop being retried.
-    async fn bury_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn bury_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let res = self
             .conn
             .execute_raw(self.stmt(

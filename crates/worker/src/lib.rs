@@ -111,6 +111,7 @@ pub struct Worker {
     schedules: Arc<Vec<Schedule>>,
     concurrency: usize,
     poll: Duration,
+    lease: Duration,
 }
 
 /// Builds a [`Worker`] with handlers and schedules.
@@ -140,7 +141,16 @@ impl WorkerBuilder {
     }
 
     pub fn build(self) -> Worker {
+        // One lease length for every claim: the longest handler timeout, plus a margin.
+        let lease = self
+            .handlers
+            .values()
+            .map(|h| h.timeout)
+            .max()
+            .unwrap_or(Duration::from_secs(60))
+            + Duration::from_secs(30);
         Worker {
+            lease,
             concurrency: self.ctx.settings.worker_concurrency,
             poll: self.ctx.settings.worker_poll_interval,
             ctx: self.ctx,
@@ -215,15 +225,23 @@ impl Worker {
 
     /// Claims one due job, if any.
     async fn claim(&self) -> Result<Option<ClaimedJob>, store_sea::StoreError> {
-        // One lease length for the claim; the longest handler timeout bounds every kind.
-        let lease = self
-            .handlers
-            .values()
-            .map(|h| h.timeout)
-            .max()
-            .unwrap_or(Duration::from_secs(60))
-            + Duration::from_secs(30);
-        self.ctx.jobs.claim(self.ctx.clock.now(), lease).await
+        self.ctx.jobs.claim(self.ctx.clock.now(), self.lease).await
+    }
+
+    /// Periodic upkeep: enqueue due scheduled ticks, and park as dead the jobs whose lease
+    /// expired on their last attempt (their worker died every time).
+    async fn upkeep(&self) {
+        if let Err(e) = self.enqueue_due_schedules().await {
+            tracing::warn!(error = %e, "could not enqueue scheduled jobs");
+        }
+        match self.ctx.jobs.bury_expired(self.ctx.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                jobs = n,
+                "jobs parked as dead: lease expired on their last attempt"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not check expired leases"),
+        }
     }
 
     /// Runs one claimed job to its recorded outcome.
@@ -306,6 +324,8 @@ impl Worker {
     /// and tools; production uses [`Worker::run`].
     pub async fn run_until_idle(&self) -> Result<RunStats, store_sea::StoreError> {
         let mut stats = RunStats::default();
+        stats.dead += u32::try_from(self.ctx.jobs.bury_expired(self.ctx.clock.now()).await?)
+            .unwrap_or(u32::MAX);
         while let Some(job) = self.claim().await? {
             match self.execute(job).await {
                 Outcome::Succeeded => stats.succeeded += 1,
@@ -337,9 +357,7 @@ impl Worker {
             // not lost.
             let woken = listener.notified();
             if std::time::Instant::now() >= next_schedule_check {
-                if let Err(e) = self.enqueue_due_schedules().await {
-                    tracing::warn!(error = %e, "could not enqueue scheduled jobs");
-                }
+                self.upkeep().await;
                 next_schedule_check = std::time::Instant::now() + Duration::from_secs(15);
             }
             let mut claimed_any = false;

@@ -367,3 +367,39 @@ async fn mail_waits_while_the_smtp_server_is_down_and_goes_out_once_when_it_is_b
         JobStatus::Done
     );
 }
+
+#[tokio::test]
+async fn a_job_whose_worker_died_on_its_last_attempt_is_parked_dead() {
+    let app = TestApp::spawn().await;
+    let now = app.ctx.clock.now();
+    let id = app
+        .ctx
+        .jobs
+        .enqueue(
+            &NewJob::now("crashes", serde_json::json!({}), now).max_attempts(1),
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    // Claimed, then the worker dies: the lease runs out with no attempt left.
+    app.ctx
+        .jobs
+        .claim(now, Duration::from_millis(10))
+        .await
+        .unwrap()
+        .unwrap();
+    let later = now + chrono::Duration::seconds(1);
+    assert!(
+        app.ctx
+            .jobs
+            .claim(later, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(app.ctx.jobs.bury_expired(later).await.unwrap(), 1);
+    let row = app.ctx.jobs.get(id).await.unwrap().unwrap();
+    assert_eq!(row.status, JobStatus::Dead);
+    assert!(row.last_error.unwrap().contains("lease expired"));
+}

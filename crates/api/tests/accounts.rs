@@ -865,3 +865,58 @@ async fn forgot_password_refuses_what_is_not_an_address() {
         "nothing queued"
     );
 }
+
+#[tokio::test]
+async fn behind_a_proxy_each_client_address_has_its_own_limit_and_spoofing_is_ignored_otherwise() {
+    let attempt = |app: &TestApp, ip: &'static str, email: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/register"))
+            .header("X-Forwarded-For", ip)
+            // Well-formed but invalid (short password): reaches the limiter, then 422.
+            .json(&json!({"email": email, "password": "x", "firstName": "A", "lastName": "B"}))
+            .send()
+    };
+    // Trusted proxy: two clients, one request each, neither limited.
+    let proxied = TestApp::spawn_with(&[
+        ("RATE_LIMIT_AUTH_PER_MINUTE", "1"),
+        ("TRUST_PROXY_HEADERS", "true"),
+    ])
+    .await;
+    assert_eq!(
+        attempt(&proxied, "203.0.113.1", "a@b.fr")
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(
+        attempt(&proxied, "203.0.113.2", "c@b.fr")
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(
+        attempt(&proxied, "203.0.113.1", "d@b.fr")
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    // No proxy configured: a forged header does not buy a fresh limit.
+    let direct = TestApp::spawn_with(&[("RATE_LIMIT_AUTH_PER_MINUTE", "1")]).await;
+    assert_eq!(
+        attempt(&direct, "203.0.113.1", "a@b.fr")
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(
+        attempt(&direct, "203.0.113.2", "c@b.fr")
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+}

@@ -224,3 +224,36 @@ async fn a_google_only_account_is_deleted_after_a_fresh_google_sign_in() {
         201
     );
 }
+
+#[tokio::test]
+async fn a_callback_without_code_or_with_an_issuer_error_is_a_400() {
+    let issuer = TestIssuer::start().await;
+    let app = app_with(&issuer).await;
+    for (query, code) in [
+        (vec![("state", "s")], "invalid_callback"),
+        (vec![("code", "c")], "invalid_callback"),
+        (
+            vec![("error", "access_denied"), ("state", "s")],
+            "oauth_error",
+        ),
+    ] {
+        let res = app
+            .client
+            .get(app.url("/api/v1/auth/google/callback"))
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{query:?}");
+        let p: Value = res.json().await.unwrap();
+        assert_eq!(p["code"], code, "{query:?}");
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/google"))
+        .json(&json!({ "token": "wrong field name" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+}

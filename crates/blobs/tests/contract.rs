@@ -3,93 +3,12 @@
 //! server (s3s-fs serving a temporary directory) on 127.0.0.1:0 in this process.
 
 use blobs::{AnyBlobStore, LocalFsStore, MemoryStore, S3Config, S3Store};
-use kernel::blob::{Blob, BlobError, BlobStore};
+use kernel::blob::{BlobError, BlobStore};
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::Path;
 
-/// What every [`BlobStore`] adapter must do.
-async fn contract(store: &impl BlobStore) {
-    let key = "org/0190c0de/avatars/0190c0df.png";
-    assert_eq!(store.get(key).await.unwrap(), None);
-
-    // Round trip, with the content type.
-    let png = vec![0x89, b'P', b'N', b'G', 0, 1, 2, 255];
-    store.put(key, png.clone(), "image/png").await.unwrap();
-    let blob = store.get(key).await.unwrap().unwrap();
-    assert_eq!(
-        blob,
-        Blob {
-            bytes: png,
-            content_type: "image/png".into()
-        }
-    );
-
-    // Overwrite: new bytes and new content type.
-    store
-        .put(key, b"<svg/>".to_vec(), "image/svg+xml")
-        .await
-        .unwrap();
-    let blob = store.get(key).await.unwrap().unwrap();
-    assert_eq!(blob.bytes, b"<svg/>");
-    assert_eq!(blob.content_type, "image/svg+xml");
-
-    // Empty objects, keys needing URL encoding, a larger object, and a sibling key.
-    let odd = "org/1/rapports/été 2025 (v2)+final.jpg";
-    store.put(odd, Vec::new(), "image/jpeg").await.unwrap();
-    assert_eq!(
-        store.get(odd).await.unwrap().unwrap().bytes,
-        Vec::<u8>::new()
-    );
-    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-    store
-        .put("org/1/big.bin", big.clone(), "application/octet-stream")
-        .await
-        .unwrap();
-    assert_eq!(
-        store.get("org/1/big.bin").await.unwrap().unwrap().bytes,
-        big
-    );
-
-    // A key "under" an object is not an object.
-    assert_eq!(store.get(&format!("{key}/child")).await.unwrap(), None);
-
-    // Delete, and delete again.
-    store.delete(key).await.unwrap();
-    assert_eq!(store.get(key).await.unwrap(), None);
-    store.delete(key).await.unwrap();
-    store.delete("org/never/stored.png").await.unwrap();
-    assert!(
-        store.get(odd).await.unwrap().is_some(),
-        "delete removed another key"
-    );
-    store.delete(odd).await.unwrap();
-    store.delete("org/1/big.bin").await.unwrap();
-
-    // Keys that could escape the root or the bucket are refused before anything happens.
-    for bad in [
-        "",
-        "/etc/passwd",
-        "a/../b",
-        "../a",
-        "a//b",
-        "a\\b",
-        "./a",
-        "a/",
-        "x\0",
-    ] {
-        let refused = |r: Result<(), BlobError>| matches!(r, Err(BlobError::InvalidKey(_)));
-        assert!(
-            refused(store.put(bad, b"x".to_vec(), "text/plain").await),
-            "put {bad:?}"
-        );
-        assert!(
-            matches!(store.get(bad).await, Err(BlobError::InvalidKey(_))),
-            "get {bad:?}"
-        );
-        assert!(refused(store.delete(bad).await), "delete {bad:?}");
-    }
-}
+use blobs::testing::contract;
 
 #[tokio::test]
 async fn memory_store_meets_the_contract() {

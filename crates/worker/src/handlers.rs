@@ -3,28 +3,10 @@
 use crate::JobError;
 use app::AppContext;
 use kernel::mail::{Email, MailError, Mailer};
-use store_sea::{ClaimedJob, ConnectionTrait, NewJob, StoreError};
+use store_sea::ClaimedJob;
 
 /// Sends one email (payload: a `kernel::mail::Email`).
 pub const SEND_EMAIL: &str = kernel::mail::SEND_EMAIL_JOB;
-
-/// The payload of a [`SEND_EMAIL`] job.
-pub type SendEmail = Email;
-
-/// Queues an email on `conn` — normally the transaction of the change that causes it, so the
-/// email goes out if and only if that change commits. Call `ctx.wakeup.notify()` after the
-/// commit. Mail is never sent from inside a request.
-pub async fn enqueue_email<C: ConnectionTrait>(
-    conn: &C,
-    ctx: &AppContext,
-    email: &Email,
-    dedupe_key: Option<String>,
-) -> Result<Option<kernel::JobId>, StoreError> {
-    let payload = serde_json::to_value(email).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mut job = NewJob::now(SEND_EMAIL, payload, ctx.clock.now()).max_attempts(12);
-    job.dedupe_key = dedupe_key;
-    store_sea::jobs::enqueue(conn, &job, ctx.clock.now()).await
-}
 
 pub(crate) async fn send_email(ctx: AppContext, job: ClaimedJob) -> Result<(), JobError> {
     let email: Email = serde_json::from_value(job.payload)

@@ -17,7 +17,7 @@
 
 mod handlers;
 
-pub use handlers::{SEND_EMAIL, SendEmail, enqueue_email};
+pub use handlers::SEND_EMAIL;
 
 use app::AppContext;
 use chrono::{DateTime, Utc};

@@ -23,7 +23,7 @@ fn email(to: &str) -> Email {
 
 async fn queue_email(app: &TestApp, to: &str) -> kernel::JobId {
     let tx = app.ctx.db.conn.begin().await.unwrap();
-    let id = worker::enqueue_email(&tx, &app.ctx, &email(to), None)
+    let id = store_sea::jobs::enqueue_email(&tx, &email(to), app.ctx.clock.now())
         .await
         .unwrap()
         .unwrap();
@@ -63,7 +63,7 @@ async fn a_queued_email_is_sent_once_by_the_worker() {
 async fn a_job_enqueued_in_a_rolled_back_transaction_does_not_exist() {
     let app = TestApp::spawn().await;
     let tx = app.ctx.db.conn.begin().await.unwrap();
-    worker::enqueue_email(&tx, &app.ctx, &email("x@example.org"), None)
+    store_sea::jobs::enqueue_email(&tx, &email("x@example.org"), app.ctx.clock.now())
         .await
         .unwrap();
     tx.rollback().await.unwrap();

@@ -101,6 +101,7 @@ pub struct ProfilePatch {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub phone: Option<Option<String>>,
-    pub locale: Option<Locale>,
+    /// As sent (`fr`, `en`, `en-GB`…); validated by the service.
+    pub locale: Option<String>,
     pub notification_prefs: Option<NotificationPrefs>,
 }

@@ -73,6 +73,19 @@ pub fn check_password(field: &str, password: &str, email: &str, errs: &mut Valid
     }
 }
 
+/// A supported language: `fr` or `en` (regional variants such as `en-GB` map to them).
+pub fn check_locale(
+    field: &str,
+    value: &str,
+    errs: &mut ValidationErrors,
+) -> Option<crate::model::Locale> {
+    let l = crate::model::Locale::parse(value);
+    if l.is_none() {
+        errs.add(field, "invalid_choice", "Use fr or en.");
+    }
+    l
+}
+
 /// A person's name: trimmed, 1 to 100 characters, no control characters.
 pub fn check_name(field: &str, value: &str, errs: &mut ValidationErrors) {
     let v = value.trim();

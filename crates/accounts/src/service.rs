@@ -164,10 +164,7 @@ impl<S: AccountStore, H: PasswordHasher> Accounts<S, H> {
         policy::check_name("lastName", &input.last_name, &mut errs);
         let locale = match input.locale.as_deref() {
             None | Some("") => Locale::Fr,
-            Some(l) => Locale::parse(l).unwrap_or_else(|| {
-                errs.add("locale", "invalid_choice", "Use fr or en.");
-                Locale::Fr
-            }),
+            Some(l) => policy::check_locale("locale", l, &mut errs).unwrap_or_default(),
         };
         invalid(errs)?;
         let password_hash = self.hasher.hash(&input.password).await?;
@@ -531,7 +528,9 @@ impl<S: AccountStore, H: PasswordHasher> Accounts<S, H> {
             Some(_) => user.phone = None,
             None => {}
         }
-        if let Some(l) = patch.locale {
+        if let Some(l) = &patch.locale
+            && let Some(l) = policy::check_locale("locale", l, &mut errs)
+        {
             user.locale = l;
         }
         if let Some(prefs) = patch.notification_prefs {

@@ -595,7 +595,14 @@ async fn profile_read_and_update_also_without_the_prefix() {
         .await
         .unwrap();
     let p = problem(res, 422).await;
-    assert_eq!(p["errors"][0]["field"], "locale");
+    // Every invalid field is reported, each with its own code.
+    let fields: Vec<(&str, &str)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(fields, [("phone", "invalid_phone"), ("locale", "invalid_choice")]);
     let res = app
         .client
         .patch(app.url("/api/v1/users/me"))

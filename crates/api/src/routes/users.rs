@@ -4,7 +4,7 @@ use crate::ApiError;
 use crate::auth::AuthUser;
 use crate::routes::auth::{TokenOut, session_response};
 use accounts::AccountStore;
-use accounts::{Locale, NotificationPrefs, ProfilePatch, User};
+use accounts::{NotificationPrefs, ProfilePatch, User};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use app::{AppContext, Settings};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -113,21 +113,11 @@ pub async fn update_me(
     body: web::Json<ProfileIn>,
 ) -> Result<web::Json<UserOut>, ApiError> {
     let b = body.into_inner();
-    let locale = match b.locale.as_deref() {
-        None => None,
-        Some(l) => Some(Locale::parse(l).ok_or_else(|| {
-            ApiError::Validation(vec![kernel::FieldError {
-                field: "locale".into(),
-                code: "invalid_choice".into(),
-                message: "Use fr or en.".into(),
-            }])
-        })?),
-    };
     let patch = ProfilePatch {
         first_name: b.first_name,
         last_name: b.last_name,
         phone: b.phone,
-        locale,
+        locale: b.locale,
         notification_prefs: b.notification_preferences.map(NotificationPrefs),
     };
     let user = ctx

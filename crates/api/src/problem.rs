@@ -238,6 +238,61 @@ impl From<store_sea::StoreError> for ApiError {
     }
 }
 
+impl From<accounts::AccountError> for ApiError {
+    fn from(e: accounts::AccountError) -> Self {
+        let detail = e.to_string();
+        match e {
+            accounts::AccountError::Invalid(errs) => ApiError::Validation(errs.0),
+            accounts::AccountError::EmailTaken => ApiError::Conflict(detail),
+            accounts::AccountError::BadCredentials
+            | accounts::AccountError::SessionInvalid
+            | accounts::AccountError::RefreshReused => ApiError::Unauthorized(detail),
+            accounts::AccountError::Deactivated | accounts::AccountError::ReauthRequired => {
+                ApiError::Forbidden(detail)
+            }
+            accounts::AccountError::TokenUnknown => ApiError::bad_request("invalid_token", detail),
+            accounts::AccountError::TokenExpired | accounts::AccountError::TokenUsed => {
+                ApiError::Gone(detail)
+            }
+            accounts::AccountError::WrongPassword => {
+                ApiError::bad_request("wrong_password", detail)
+            }
+            accounts::AccountError::NotFound => ApiError::NotFound(detail),
+            accounts::AccountError::Store(s) => match s {
+                accounts::StoreError::Unavailable(m) => {
+                    tracing::error!(error = %m, "store unavailable");
+                    ApiError::Unavailable(
+                        "The service is temporarily unavailable; try again shortly.".into(),
+                    )
+                }
+                other => ApiError::Internal(other.to_string()),
+            },
+        }
+    }
+}
+
+impl From<oidc::OidcError> for ApiError {
+    fn from(e: oidc::OidcError) -> Self {
+        match e {
+            oidc::OidcError::InvalidToken(_) => {
+                ApiError::Unauthorized("The Google token is invalid.".into())
+            }
+            oidc::OidcError::EmailNotVerified => {
+                ApiError::Forbidden("Google has not verified this email address.".into())
+            }
+            oidc::OidcError::Unavailable(m) => {
+                tracing::warn!(error = %m, "google sign-in: issuer unavailable");
+                ApiError::Unavailable(
+                    "Google sign-in is unavailable right now; try again shortly.".into(),
+                )
+            }
+            oidc::OidcError::Misconfigured(m) => {
+                ApiError::Internal(format!("google sign-in misconfigured: {m}"))
+            }
+        }
+    }
+}
+
 /// Gives every 4xx/5xx response a problem body: those from our handlers already have one
 /// (and only get the correlation id added); those actix produces itself (unknown route, wrong
 /// method, CORS refusal, body too large) get one built from their status.

@@ -602,7 +602,10 @@ async fn profile_read_and_update_also_without_the_prefix() {
         .iter()
         .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
         .collect();
-    assert_eq!(fields, [("phone", "invalid_phone"), ("locale", "invalid_choice")]);
+    assert_eq!(
+        fields,
+        [("phone", "invalid_phone"), ("locale", "invalid_choice")]
+    );
     let res = app
         .client
         .patch(app.url("/api/v1/users/me"))

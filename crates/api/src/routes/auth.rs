@@ -9,38 +9,11 @@
 use crate::ApiError;
 use crate::auth::{AuthUser, access_token, client_ip, limit};
 use crate::routes::users::UserOut;
-use accounts::{AccountError, IssuedSession, RegisterInput, User};
+use accounts::{IssuedSession, RegisterInput, User};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use app::AppContext;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-impl From<AccountError> for ApiError {
-    fn from(e: AccountError) -> Self {
-        let detail = e.to_string();
-        match e {
-            AccountError::Invalid(errs) => ApiError::Validation(errs.0),
-            AccountError::EmailTaken => ApiError::Conflict(detail),
-            AccountError::BadCredentials
-            | AccountError::SessionInvalid
-            | AccountError::RefreshReused => ApiError::Unauthorized(detail),
-            AccountError::Deactivated | AccountError::ReauthRequired => ApiError::Forbidden(detail),
-            AccountError::TokenUnknown => ApiError::bad_request("invalid_token", detail),
-            AccountError::TokenExpired | AccountError::TokenUsed => ApiError::Gone(detail),
-            AccountError::WrongPassword => ApiError::bad_request("wrong_password", detail),
-            AccountError::NotFound => ApiError::NotFound(detail),
-            AccountError::Store(s) => match s {
-                accounts::StoreError::Unavailable(m) => {
-                    tracing::error!(error = %m, "store unavailable");
-                    ApiError::Unavailable(
-                        "The service is temporarily unavailable; try again shortly.".into(),
-                    )
-                }
-                other => ApiError::Internal(other.to_string()),
-            },
-        }
-    }
-}
 
 /// A session, as sign-in, sign-up and refresh answer it.
 #[derive(Serialize, ToSchema)]

@@ -8,32 +8,10 @@ use crate::routes::auth::{TokenOut, session_response};
 use accounts::ExternalIdentity;
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use app::AppContext;
-use oidc::{GoogleOidc, OidcError, VerifiedIdentity};
+use oidc::{GoogleOidc, VerifiedIdentity};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
-
-impl From<OidcError> for ApiError {
-    fn from(e: OidcError) -> Self {
-        match e {
-            OidcError::InvalidToken(_) => {
-                ApiError::Unauthorized("The Google token is invalid.".into())
-            }
-            OidcError::EmailNotVerified => {
-                ApiError::Forbidden("Google has not verified this email address.".into())
-            }
-            OidcError::Unavailable(m) => {
-                tracing::warn!(error = %m, "google sign-in: issuer unavailable");
-                ApiError::Unavailable(
-                    "Google sign-in is unavailable right now; try again shortly.".into(),
-                )
-            }
-            OidcError::Misconfigured(m) => {
-                ApiError::Internal(format!("google sign-in misconfigured: {m}"))
-            }
-        }
-    }
-}
 
 fn google(ctx: &AppContext) -> Result<&GoogleOidc, ApiError> {
     if !ctx.settings.feature_oauth_google {

@@ -15,6 +15,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_jobs;
 mod m20261124_000002_accounts;
+mod m20261124_000003_teams;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_jobs::Migration),
             Box::new(m20261124_000002_accounts::Migration),
+            Box::new(m20261124_000003_teams::Migration),
         ]
     }
 }

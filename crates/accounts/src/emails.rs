@@ -30,7 +30,26 @@ fn html(title: &str, greeting: &str, body: &str, link: &str, button: &str, foote
     )
 }
 
-/// One message to `user`: the plain-text part and the HTML part say the same thing.
+/// One message with a call to action: the plain-text part and the HTML part (every value
+/// escaped) say the same thing. Every domain's emails share this layout.
+pub fn message(
+    to: Mailbox,
+    subject: String,
+    greeting: &str,
+    body: &str,
+    url: &str,
+    button: &str,
+    footer: &str,
+) -> Email {
+    Email {
+        to,
+        text: format!("{greeting}\n\n{body}\n{url}\n\n{footer}\n"),
+        html: Some(html(&subject, greeting, body, url, button, footer)),
+        subject,
+    }
+}
+
+/// [`message`] to `user`.
 fn compose(
     user: &User,
     subject: String,
@@ -40,15 +59,11 @@ fn compose(
     button: &str,
     footer: &str,
 ) -> Email {
-    Email {
-        to: Mailbox::named(
-            format!("{} {}", user.first_name, user.last_name),
-            &user.email,
-        ),
-        text: format!("{greeting}\n\n{body}\n{url}\n\n{footer}\n"),
-        html: Some(html(&subject, greeting, body, url, button, footer)),
-        subject,
-    }
+    let to = Mailbox::named(
+        format!("{} {}", user.first_name, user.last_name),
+        &user.email,
+    );
+    message(to, subject, greeting, body, url, button, footer)
 }
 
 fn link(frontend_url: &str, locale: Locale, page: &str, token: &str) -> String {

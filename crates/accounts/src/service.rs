@@ -71,6 +71,9 @@ pub struct RegisterInput {
     pub first_name: String,
     pub last_name: String,
     pub locale: Option<String>,
+    /// The address is already proven (the person followed an invitation sent to it): the
+    /// account starts verified and no verification email is sent.
+    pub email_verified: bool,
 }
 
 /// An identity an OpenID provider vouched for (signature, issuer, audience and a verified
@@ -176,7 +179,7 @@ impl<S: AccountStore, H: PasswordHasher> Accounts<S, H> {
             phone: None,
             locale,
             avatar_key: None,
-            is_email_verified: false,
+            is_email_verified: input.email_verified,
             is_active: true,
             organization_id: None,
             role: Role::Member,
@@ -188,12 +191,9 @@ impl<S: AccountStore, H: PasswordHasher> Accounts<S, H> {
         };
         let (token, clear) = self.new_token(user.id, TokenKind::VerifyEmail, now);
         let mail = emails::verification(&user, &self.cfg.frontend_url, &self.cfg.app_name, &clear);
+        let verification = (!user.is_email_verified).then_some((&token, &mail));
         let (session, issued) = self.new_session(user.id, now);
-        match self
-            .store
-            .create_user(&user, Some((&token, &mail)), &session)
-            .await
-        {
+        match self.store.create_user(&user, verification, &session).await {
             Ok(()) => Ok((user, issued)),
             Err(StoreError::Duplicate) => Err(AccountError::EmailTaken),
             Err(e) => Err(e.into()),
@@ -853,6 +853,7 @@ mod tests {
             first_name: "Marie".into(),
             last_name: "Dupont".into(),
             locale: None,
+            email_verified: false,
         }
     }
 
@@ -916,6 +917,21 @@ mod tests {
     }
 
     #[test]
+    fn an_invited_address_starts_verified_without_a_verification_email() {
+        futures_lite(async {
+            let (s, store) = svc();
+            let mut i = input("invited@b.fr");
+            i.email_verified = true;
+            let (user, _) = s.register(i, Utc::now()).await.unwrap();
+            assert!(user.is_email_verified);
+            assert!(store.0.lock().unwrap().outbox.is_empty());
+            let (plain, _) = s.register(input("plain@b.fr"), Utc::now()).await.unwrap();
+            assert!(!plain.is_email_verified);
+            assert_eq!(store.0.lock().unwrap().outbox.len(), 1);
+        });
+    }
+
+    #[test]
     fn verification_and_reset_links_are_single_use() {
         futures_lite(async {
             let (s, store) = svc();
@@ -974,6 +990,7 @@ mod tests {
                 first_name: " ".into(),
                 last_name: "x".repeat(101),
                 locale: Some("de".into()),
+                email_verified: false,
             };
             let Err(AccountError::Invalid(e)) = s.register(bad, Utc::now()).await else {
                 panic!("must be invalid");

@@ -65,6 +65,14 @@ define_id!(
     /// A job in the worker's durable queue.
     JobId
 );
+define_id!(
+    /// A department (team) of a church: worship, sound, welcome…
+    DepartmentId
+);
+define_id!(
+    /// An invitation to join a department.
+    InvitationId
+);
 
 #[cfg(test)]
 mod tests {

@@ -21,7 +21,7 @@ pub mod mail;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{FieldError, ValidationErrors};
-pub use id::{JobId, OrganizationId, UserId};
+pub use id::{DepartmentId, InvitationId, JobId, OrganizationId, UserId};
 
 #[doc(hidden)]
 pub mod __private {

@@ -12,6 +12,24 @@ pub enum DeptRole {
     Guest,
 }
 
+impl DeptRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeptRole::Leader => "leader",
+            DeptRole::Member => "member",
+            DeptRole::Guest => "guest",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "leader" => Some(DeptRole::Leader),
+            "member" => Some(DeptRole::Member),
+            "guest" => Some(DeptRole::Guest),
+            _ => None,
+        }
+    }
+}
+
 /// The person acting, as far as one department is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Actor {
@@ -26,6 +44,8 @@ pub struct Actor {
 pub enum Action {
     ViewOrganization,
     UpdateOrganization,
+    /// List the church's people and make or unmake administrators.
+    ManageAdministrators,
     CreateDepartment,
     ViewDepartment,
     UpdateDepartment,
@@ -37,6 +57,8 @@ pub enum Action {
     },
     ChangeMemberSkills,
     RemoveMember,
+    /// Leave the department oneself.
+    LeaveDepartment,
     /// Invite, list, resend and cancel invitations.
     ManageInvitations,
 }
@@ -57,7 +79,8 @@ pub fn can(actor: Actor, action: Action) -> bool {
     match action {
         // Every member of the church sees the church; the caller has already scoped to it.
         ViewOrganization => true,
-        UpdateOrganization | CreateDepartment | ArchiveDepartment => admin,
+        UpdateOrganization | ManageAdministrators | CreateDepartment | ArchiveDepartment => admin,
+        LeaveDepartment => in_dept,
         ViewDepartment | ListMembers => admin || in_dept,
         UpdateDepartment | ChangeMemberSkills | RemoveMember | ManageInvitations => admin || leader,
         // Leaders run their team but only the administrator appoints leaders.
@@ -72,13 +95,16 @@ pub fn authorize(actor: Actor, action: Action) -> Result<(), Forbidden> {
         return Ok(());
     }
     Err(Forbidden(match action {
-        Action::UpdateOrganization | Action::CreateDepartment | Action::ArchiveDepartment => {
-            "Only the church's administrator can do this."
-        }
+        Action::UpdateOrganization
+        | Action::ManageAdministrators
+        | Action::CreateDepartment
+        | Action::ArchiveDepartment => "Only the church's administrator can do this.",
         Action::ChangeMemberRole {
             to: DeptRole::Leader,
         } => "Only the church's administrator appoints leaders.",
-        Action::ViewDepartment | Action::ListMembers => "You are not a member of this department.",
+        Action::ViewDepartment | Action::ListMembers | Action::LeaveDepartment => {
+            "You are not a member of this department."
+        }
         _ => "Only this department's leaders or the church's administrator can do this.",
     }))
 }
@@ -114,6 +140,7 @@ mod tests {
     const MATRIX: &[(Action, [bool; 5])] = &[
         (ViewOrganization, [true, true, true, true, true]),
         (UpdateOrganization, [true, false, false, false, false]),
+        (ManageAdministrators, [true, false, false, false, false]),
         (CreateDepartment, [true, false, false, false, false]),
         (ViewDepartment, [true, true, true, true, false]),
         (UpdateDepartment, [true, true, false, false, false]),
@@ -133,6 +160,7 @@ mod tests {
         ),
         (ChangeMemberSkills, [true, true, false, false, false]),
         (RemoveMember, [true, true, false, false, false]),
+        (LeaveDepartment, [false, true, true, true, false]),
         (ManageInvitations, [true, true, false, false, false]),
     ];
 

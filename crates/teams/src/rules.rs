@@ -19,6 +19,33 @@ pub fn check_slug(field: &str, slug: &str, errs: &mut ValidationErrors) {
     }
 }
 
+/// A slug made from a church's name: `Église de Lyon` → `eglise-de-lyon`, cut at 100
+/// characters; `None` when nothing usable is left.
+pub fn slug_from_name(name: &str) -> Option<String> {
+    let s = slug::slugify(name);
+    let s: String = s.chars().take(100).collect();
+    let s = s.trim_end_matches('-').to_string();
+    (s.len() >= 2).then_some(s)
+}
+
+/// An IANA time zone name such as `Europe/Paris`.
+pub fn check_timezone(field: &str, tz: &str, errs: &mut ValidationErrors) {
+    if tz.parse::<chrono_tz::Tz>().is_err() {
+        errs.add(
+            field,
+            "invalid_timezone",
+            "An IANA time zone name such as Europe/Paris.",
+        );
+    }
+}
+
+/// A department's description: at most 2,000 characters.
+pub fn check_description(field: &str, d: &str, errs: &mut ValidationErrors) {
+    if d.chars().count() > 2000 {
+        errs.add(field, "too_long", "At most 2000 characters.");
+    }
+}
+
 /// A church's or department's name: trimmed, 1–100 characters, no control characters.
 pub fn check_name(field: &str, name: &str, errs: &mut ValidationErrors) {
     let n = name.trim();
@@ -78,7 +105,7 @@ pub fn normalize_skills(
 }
 
 /// Why a role change or removal is refused (409).
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InvariantError {
     #[error("A department must keep at least one leader; appoint another leader first.")]
     LastLeader,
@@ -129,6 +156,23 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn slugs_from_names_and_time_zones() {
+        assert_eq!(
+            slug_from_name("Église Évangélique de Lyon").as_deref(),
+            Some("eglise-evangelique-de-lyon")
+        );
+        assert_eq!(slug_from_name("!!"), None);
+        let long = slug_from_name(&"ab ".repeat(80)).unwrap();
+        assert!(long.len() <= 100 && !long.ends_with('-'));
+        assert!(codes(|e| check_slug("slug", &long, e)).is_empty());
+        assert!(codes(|e| check_timezone("tz", "America/New_York", e)).is_empty());
+        assert_eq!(
+            codes(|e| check_timezone("tz", "Mars/Olympus", e)),
+            ["invalid_timezone"]
+        );
     }
 
     #[test]

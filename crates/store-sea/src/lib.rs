@@ -13,11 +13,13 @@
 pub mod accounts;
 pub mod db;
 pub mod jobs;
+pub mod teams;
 
 pub use accounts::SeaAccounts;
 pub use db::{Backend, Db, DbConfig};
 pub use jobs::{ClaimedJob, JobCounts, JobRow, JobStatus, JobStore, NewJob};
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+pub use teams::SeaTeams;
 
 /// What the store tells its callers. Adapters of later ports map driver errors into their own
 /// domain contracts; this enum covers the infrastructure itself.

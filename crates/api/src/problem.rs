@@ -77,8 +77,14 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// 409 with a code more precise than `conflict`.
+    #[error("{detail}")]
+    ConflictWith { code: &'static str, detail: String },
     #[error("{0}")]
     Gone(String),
+    /// 410 with a code more precise than `gone`.
+    #[error("{detail}")]
+    GoneWith { code: &'static str, detail: String },
     #[error("request body too large")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -101,6 +107,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::ConflictWith { code, .. } | ApiError::GoneWith { code, .. } => code,
             ApiError::Gone(_) => "gone",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -112,7 +119,9 @@ impl ApiError {
 
     fn detail(&self) -> String {
         match self {
-            ApiError::BadRequest { detail, .. } => detail.clone(),
+            ApiError::BadRequest { detail, .. }
+            | ApiError::ConflictWith { detail, .. }
+            | ApiError::GoneWith { detail, .. } => detail.clone(),
             ApiError::Validation(_) => "One or more fields are invalid.".into(),
             ApiError::Unauthorized(d)
             | ApiError::Forbidden(d)
@@ -192,8 +201,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::Conflict(_) | ApiError::ConflictWith { .. } => StatusCode::CONFLICT,
+            ApiError::Gone(_) | ApiError::GoneWith { .. } => StatusCode::GONE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -267,6 +276,19 @@ impl From<accounts::AccountError> for ApiError {
                 }
                 other => ApiError::Internal(other.to_string()),
             },
+        }
+    }
+}
+
+impl From<teams::TeamError> for ApiError {
+    fn from(e: teams::TeamError) -> Self {
+        match e {
+            teams::TeamError::Invalid(errs) => ApiError::Validation(errs.0),
+            teams::TeamError::NotFound(d) => ApiError::NotFound(d.into()),
+            teams::TeamError::Forbidden(f) => ApiError::Forbidden(f.0.into()),
+            teams::TeamError::Conflict { code, detail } => ApiError::ConflictWith { code, detail },
+            teams::TeamError::Gone { code, detail } => ApiError::GoneWith { code, detail },
+            teams::TeamError::Store(s) => accounts::AccountError::Store(s).into(),
         }
     }
 }

@@ -8,10 +8,16 @@ use mail::{AnyMailer, FileMailer, MailFrom, SmtpConfig, SmtpMailer};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
-use store_sea::{Db, DbConfig, JobStore, NewJob, SeaAccounts, StoreError};
+use store_sea::{Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaTeams, StoreError};
 
 /// The accounts service as wired in production and tests.
 pub type AccountsService = accounts::Accounts<SeaAccounts, crate::password::Argon2Hasher>;
+
+/// The teams service as wired in production and tests.
+pub type TeamsService = teams::Teams<SeaTeams>;
+
+/// How long an invitation link stays valid.
+pub const INVITATION_TTL_DAYS: i64 = 7;
 
 /// Adapters a caller (the test kit) wants instead of those the settings would choose.
 #[derive(Default)]
@@ -35,6 +41,7 @@ pub struct AppContext {
     pub blobs: AnyBlobStore,
     pub clock: Arc<dyn Clock>,
     pub accounts: AccountsService,
+    pub teams: TeamsService,
     /// Google sign-in, when `FEATURE_OAUTH_GOOGLE` is on and `GOOGLE_CLIENT_ID` is set.
     pub google: Option<oidc::GoogleOidc>,
 }
@@ -121,6 +128,14 @@ impl AppContext {
                 link_ttl: chrono::Duration::hours(24),
             },
         );
+        let teams = teams::Teams::new(
+            SeaTeams::new(db.conn.clone(), wakeup.clone()),
+            teams::TeamsConfig {
+                frontend_url: settings.frontend_url.clone(),
+                app_name: settings.app_name.clone(),
+                invitation_ttl: chrono::Duration::days(INVITATION_TTL_DAYS),
+            },
+        );
         let google = match (&settings.google_client_id, settings.feature_oauth_google) {
             (Some(client_id), true) => Some(
                 oidc::GoogleOidc::new(oidc::OidcConfig {
@@ -137,6 +152,7 @@ impl AppContext {
         Ok(AppContext {
             google,
             accounts,
+            teams,
             jobs: JobStore::new(db.conn.clone()),
             db,
             wakeup,
@@ -167,6 +183,10 @@ impl AppContext {
                     SeaAccounts::new(db.conn.clone(), self.wakeup.clone()),
                     self.accounts.hasher.clone(),
                     self.accounts.cfg.clone(),
+                );
+                ctx.teams = teams::Teams::new(
+                    SeaTeams::new(db.conn.clone(), self.wakeup.clone()),
+                    self.teams.cfg.clone(),
                 );
                 ctx.db = db;
                 ctx

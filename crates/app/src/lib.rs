@@ -9,5 +9,5 @@ pub mod context;
 pub mod password;
 pub mod settings;
 
-pub use context::{AccountsService, AppContext, Overrides};
+pub use context::{AccountsService, AppContext, INVITATION_TTL_DAYS, Overrides, TeamsService};
 pub use settings::{AppEnv, LogFormat, Settings, SettingsError};

@@ -401,6 +401,93 @@ impl TestApp {
     }
 }
 
+/// The password of every account [`TestApp::sign_up`] creates.
+pub const TEST_PASSWORD: &str = "correct horse battery";
+
+/// Someone signed in during a test.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    pub token: String,
+    pub user_id: String,
+    pub email: String,
+}
+
+impl TestApp {
+    /// One request; returns the status and the JSON body (`Null` when empty).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut r = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let res = r.send().await.unwrap();
+        let status = res.status().as_u16();
+        let bytes = res.bytes().await.unwrap();
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        (status, json)
+    }
+
+    /// Registers `email` (names from its local part) with [`TEST_PASSWORD`].
+    pub async fn sign_up(&self, email: &str) -> Signed {
+        self.sign_up_with(email, serde_json::json!({})).await
+    }
+
+    /// Registers with extra fields in the body (`invitationToken`…).
+    pub async fn sign_up_with(&self, email: &str, extra: serde_json::Value) -> Signed {
+        let first = email.split('@').next().unwrap_or("x");
+        let mut body = serde_json::json!({
+            "email": email, "password": TEST_PASSWORD,
+            "firstName": first, "lastName": "Test",
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let (status, res) = self
+            .call("POST", "/api/v1/auth/register", None, Some(body))
+            .await;
+        assert_eq!(status, 201, "register {email}: {res}");
+        Signed {
+            token: res["accessToken"].as_str().unwrap().to_string(),
+            user_id: res["user"]["id"].as_str().unwrap().to_string(),
+            email: email.to_string(),
+        }
+    }
+
+    /// Runs the worker, then returns the last path segment (or `token=` value) of the most
+    /// recent delivered link containing `marker` (e.g. `/invitations/`).
+    pub async fn emailed_link_token(&self, marker: &str) -> String {
+        self.run_worker_until_idle().await;
+        let mail = self
+            .mailer
+            .deliveries()
+            .into_iter()
+            .rev()
+            .find(|m| m.text.contains(marker))
+            .unwrap_or_else(|| panic!("no email with a {marker} link"));
+        let after = mail.text.split(marker).nth(1).unwrap();
+        after
+            .trim_start_matches("token=")
+            .split(|c: char| c.is_whitespace() || c == '&')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         (self.server.0)();

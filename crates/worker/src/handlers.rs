@@ -53,3 +53,14 @@ pub(crate) async fn password_reset_request(
         Err(e) => Err(JobError::Permanent(e.to_string())),
     }
 }
+
+/// The daily job: marks pending invitations past their expiry as expired.
+pub(crate) async fn expire_invitations(ctx: AppContext, _job: ClaimedJob) -> Result<(), JobError> {
+    let n = ctx
+        .teams
+        .expire_invitations(ctx.clock.now())
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    tracing::info!(expired = n, "invitations past their expiry marked");
+    Ok(())
+}

@@ -187,6 +187,17 @@ impl Worker {
                     Duration::from_secs(30),
                     handlers::password_reset_request,
                 )
+                .handler(
+                    teams::EXPIRE_INVITATIONS_JOB,
+                    Duration::from_secs(60),
+                    handlers::expire_invitations,
+                )
+                .schedule(Schedule::new(
+                    "expire-invitations",
+                    "7 2 * * *",
+                    teams::EXPIRE_INVITATIONS_JOB,
+                    serde_json::Value::Null,
+                )?)
                 .schedule(Schedule::new(
                     "prune-finished-jobs",
                     "17 3 * * *",

@@ -9,6 +9,7 @@
 use crate::ApiError;
 use crate::auth::{AuthUser, access_token, client_ip, limit};
 use crate::routes::users::UserOut;
+use accounts::AccountStore;
 use accounts::{IssuedSession, RegisterInput, User};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use app::AppContext;
@@ -71,12 +72,19 @@ pub struct RegisterIn {
     pub last_name: String,
     /// `fr` (default) or `en`.
     pub locale: Option<String>,
+    /// The token of an invitation sent to this address: the account starts verified and
+    /// already in the invitation's department.
+    pub invitation_token: Option<String>,
 }
 
-/// Create an account; answers with a session and sends a verification email.
+/// Create an account; answers with a session and sends a verification email. With an
+/// `invitationToken`, the email must be the invited address: the account is created verified
+/// and joins the department.
 #[utoipa::path(tag = "auth", request_body = RegisterIn, responses(
     (status = 201, body = TokenOut),
+    (status = 404, description = "Unknown invitation token", body = crate::problem::Problem, content_type = "application/problem+json"),
     (status = 409, description = "Email already registered", body = crate::problem::Problem, content_type = "application/problem+json"),
+    (status = 410, description = "Invitation used, cancelled or expired", body = crate::problem::Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid fields", body = crate::problem::Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/register")]
@@ -87,7 +95,19 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&ctx, &req, "register").await?;
     let b = body.into_inner();
-    let (user, session) = ctx
+    let now = ctx.clock.now();
+    let token = b.invitation_token.filter(|t| !t.trim().is_empty());
+    if let Some(token) = &token {
+        let invited = ctx.teams.open_invitation(token, now).await?;
+        if invited.invitation.email != accounts::policy::normalize_email(&b.email) {
+            return Err(ApiError::Validation(vec![kernel::FieldError {
+                field: "email".into(),
+                code: "invitation_email_mismatch".into(),
+                message: "Register with the address the invitation was sent to.".into(),
+            }]));
+        }
+    }
+    let (mut user, session) = ctx
         .accounts
         .register(
             RegisterInput {
@@ -96,10 +116,35 @@ pub async fn register(
                 first_name: b.first_name,
                 last_name: b.last_name,
                 locale: b.locale,
+                email_verified: token.is_some(),
             },
-            ctx.clock.now(),
+            now,
         )
         .await?;
+    if let Some(token) = &token {
+        // The account stands on its own; if the invitation was cancelled in the meantime the
+        // person is signed in without the department, and the leader can invite them again.
+        match ctx
+            .teams
+            .accept_invitation(&teams::Viewer::of(&user), token, now)
+            .await
+        {
+            Ok(_) => {
+                if let Some(fresh) = ctx
+                    .accounts
+                    .store
+                    .user_by_id(user.id)
+                    .await
+                    .map_err(|e| ApiError::from(accounts::AccountError::Store(e)))?
+                {
+                    user = fresh;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "registered, but the invitation could not be accepted")
+            }
+        }
+    }
     Ok(HttpResponse::Created().json(session_response(&ctx, &user, session).await?))
 }
 

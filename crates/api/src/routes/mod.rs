@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod google;
 pub mod health;
+pub mod invitations;
+pub mod teams;
 pub mod users;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -34,5 +36,26 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(users::delete_avatar)
         .service(users::avatar_file)
         .service(users::data_export)
-        .service(users::delete_me);
+        .service(users::delete_me)
+        .service(teams::create_organization)
+        .service(teams::current_organization)
+        .service(teams::update_organization)
+        .service(teams::people)
+        .service(teams::set_admin)
+        .service(teams::departments)
+        .service(teams::create_department)
+        .service(teams::department)
+        .service(teams::update_department)
+        .service(teams::archive_department)
+        .service(teams::restore_department)
+        .service(teams::delete_department)
+        .service(teams::members)
+        .service(teams::change_member)
+        .service(teams::remove_member)
+        .service(invitations::invite)
+        .service(invitations::pending)
+        .service(invitations::resend)
+        .service(invitations::cancel)
+        .service(invitations::preview)
+        .service(invitations::accept);
 }

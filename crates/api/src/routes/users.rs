@@ -39,17 +39,7 @@ impl UserOut {
     /// The user as the front end reads it, with an avatar URL a browser can load: a presigned
     /// URL on S3, else this API's public avatar route.
     pub async fn build(ctx: &AppContext, u: &User) -> Self {
-        let avatar_url = match &u.avatar_key {
-            None => None,
-            Some(key) => match ctx.blobs.direct_url(key, AVATAR_URL_TTL).await {
-                Ok(Some(url)) => Some(url),
-                Ok(None) => Some(local_avatar_url(&ctx.settings, u, key)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot presign the avatar URL");
-                    None
-                }
-            },
-        };
+        let avatar_url = avatar_url(ctx, u.id, u.avatar_key.as_deref()).await;
         Self::with_avatar(u, avatar_url)
     }
 
@@ -159,12 +149,30 @@ pub async fn change_password(
 }
 
 /// `{PUBLIC_API_URL}{prefix}/users/{id}/avatar/{file}` for a key `avatars/{id}/{file}`.
-fn local_avatar_url(settings: &Settings, u: &User, key: &str) -> String {
+fn local_avatar_url(settings: &Settings, user: kernel::UserId, key: &str) -> String {
     let file = key.rsplit('/').next().unwrap_or_default();
     format!(
         "{}{}/users/{}/avatar/{file}",
-        settings.public_api_url, settings.api_prefix, u.id
+        settings.public_api_url, settings.api_prefix, user
     )
+}
+
+/// A URL a browser can load for an avatar: a presigned URL on S3 (computed locally, no
+/// request), else this API's public avatar route.
+pub async fn avatar_url(
+    ctx: &AppContext,
+    user: kernel::UserId,
+    key: Option<&str>,
+) -> Option<String> {
+    let key = key?;
+    match ctx.blobs.direct_url(key, AVATAR_URL_TTL).await {
+        Ok(Some(url)) => Some(url),
+        Ok(None) => Some(local_avatar_url(&ctx.settings, user, key)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot presign the avatar URL");
+            None
+        }
+    }
 }
 
 /// Largest accepted avatar upload.
@@ -359,6 +367,10 @@ pub struct DataExport {
     pub has_password: bool,
     pub updated_at: String,
     pub sessions: Vec<SessionOut>,
+    /// My departments, former ones included.
+    pub memberships: Vec<crate::routes::invitations::MembershipOut>,
+    /// Invitations sent to my address or by me.
+    pub invitations: Vec<crate::routes::invitations::InvitationOut>,
 }
 
 /// Download every personal datum held about me, as JSON.
@@ -370,8 +382,16 @@ pub async fn data_export(
 ) -> Result<HttpResponse, ApiError> {
     let u = &auth.user;
     let sessions = ctx.accounts.sessions(u.id).await?;
+    let now = ctx.clock.now();
+    let memberships = ctx.teams.memberships_of(u.id).await?;
+    let invitations = ctx.teams.invitations_involving(&u.email, u.id).await?;
     let export = DataExport {
-        exported_at: ctx.clock.now().to_rfc3339(),
+        memberships: memberships.into_iter().map(Into::into).collect(),
+        invitations: invitations
+            .iter()
+            .map(|i| crate::routes::invitations::InvitationOut::new(i, now))
+            .collect(),
+        exported_at: now.to_rfc3339(),
         user: UserOut::build(&ctx, u).await,
         google_linked: u.google_subject.is_some(),
         has_password: u.password_hash.is_some(),

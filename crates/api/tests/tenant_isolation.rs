@@ -1,0 +1,314 @@
+//! Tenant isolation: two churches, and every endpoint that takes an id, called by the other
+//! church's administrator and member with the first church's ids. Each answer must be exactly
+//! the answer for an id that does not exist (same status, code and detail), and the first
+//! church's data must be untouched afterwards. Runs on SQLite, and on PostgreSQL in CI's
+//! second pass (TEST_DATABASE_URL).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::{Value, json};
+use testkit::{Signed, TestApp};
+
+struct Church {
+    admin: Signed,
+    member: Signed,
+    dept: String,
+    invitation: String,
+    token: String,
+}
+
+async fn build(app: &TestApp, tag: &str, invitee: &str) -> Church {
+    let admin = app.sign_up(&format!("admin-{tag}@example.org")).await;
+    let (s, _) = app
+        .call(
+            "POST",
+            "/api/v1/organizations",
+            Some(&admin.token),
+            Some(json!({ "name": format!("Church {tag}") })),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (_, d) = app
+        .call(
+            "POST",
+            "/api/v1/departments",
+            Some(&admin.token),
+            Some(json!({"name": "Louange"})),
+        )
+        .await;
+    let dept = d["id"].as_str().unwrap().to_string();
+    let invite = |email: String| {
+        let (app, admin, dept) = (app, &admin, dept.clone());
+        async move {
+            let (s, inv) = app
+                .call(
+                    "POST",
+                    &format!("/api/v1/departments/{dept}/invitations"),
+                    Some(&admin.token),
+                    Some(json!({ "email": email })),
+                )
+                .await;
+            assert_eq!(s, 201, "{inv}");
+            (
+                inv["id"].as_str().unwrap().to_string(),
+                app.emailed_link_token("/invitations/").await,
+            )
+        }
+    };
+    let (_, t) = invite(format!("member-{tag}@example.org")).await;
+    let member = app
+        .sign_up_with(
+            &format!("member-{tag}@example.org"),
+            json!({ "invitationToken": t }),
+        )
+        .await;
+    let (invitation, token) = invite(invitee.to_string()).await;
+    Church {
+        admin,
+        member,
+        dept,
+        invitation,
+        token,
+    }
+}
+
+/// Every id-taking request, with `d` the department, `u` a user and `i` an invitation.
+fn requests(d: &str, u: &str, i: &str) -> Vec<(&'static str, String, Option<Value>)> {
+    vec![
+        ("GET", format!("/api/v1/departments/{d}"), None),
+        (
+            "PATCH",
+            format!("/api/v1/departments/{d}"),
+            Some(json!({"name": "Taken over"})),
+        ),
+        ("POST", format!("/api/v1/departments/{d}/archive"), None),
+        ("POST", format!("/api/v1/departments/{d}/restore"), None),
+        ("DELETE", format!("/api/v1/departments/{d}"), None),
+        ("GET", format!("/api/v1/departments/{d}/members"), None),
+        (
+            "PATCH",
+            format!("/api/v1/departments/{d}/members/{u}"),
+            Some(json!({"skills": ["Hacked"], "role": "guest"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/departments/{d}/members/{u}"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/departments/{d}/invitations"),
+            Some(json!({"email": "spy@example.org"})),
+        ),
+        ("GET", format!("/api/v1/departments/{d}/invitations"), None),
+        (
+            "POST",
+            format!("/api/v1/departments/{d}/invitations/{i}/resend"),
+            None,
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/departments/{d}/invitations/{i}"),
+            None,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/organizations/current/members/{u}"),
+            Some(json!({"isAdmin": true})),
+        ),
+    ]
+}
+
+fn fingerprint(status: u16, body: &Value) -> (u16, Value, Value) {
+    (status, body["code"].clone(), body["detail"].clone())
+}
+
+#[tokio::test]
+async fn another_churchs_ids_behave_like_ids_that_do_not_exist() {
+    let app = TestApp::spawn().await;
+    // Church A invites church B's member: their token must not let them in.
+    let b = build(&app, "b", "unused@example.org").await;
+    let a = build(&app, "a", &b.member.email).await;
+    let ghost = uuid::Uuid::now_v7().to_string();
+
+    for (who, caller) in [("admin B", &b.admin), ("member B", &b.member)] {
+        let mut checked = 0;
+        // Entirely foreign ids, and foreign ids under the caller's own department.
+        let foreign = requests(&a.dept, &a.member.user_id, &a.invitation);
+        let unknown = requests(&ghost, &ghost, &ghost);
+        let mixed = requests(&b.dept, &a.member.user_id, &a.invitation);
+        let mixed_unknown = requests(&b.dept, &ghost, &ghost);
+        for (set, reference) in [(foreign, unknown), (mixed, mixed_unknown)] {
+            for ((m, path, body), (rm, rpath, rbody)) in set.into_iter().zip(reference) {
+                // Requests on the caller's own department that do not name a foreign id
+                // are not about isolation.
+                if path == rpath {
+                    continue;
+                }
+                let (s, got) = app.call(m, &path, Some(&caller.token), body).await;
+                let (rs, want) = app.call(rm, &rpath, Some(&caller.token), rbody).await;
+                assert!(
+                    (400..500).contains(&s),
+                    "{who}: {m} {path} answered {s}: {got}"
+                );
+                assert_eq!(
+                    fingerprint(s, &got),
+                    fingerprint(rs, &want),
+                    "{who}: {m} {path} differs from an unknown id"
+                );
+                if std::ptr::eq(caller, &b.admin) {
+                    assert_eq!(s, 404, "{who}: {m} {path}: {got}");
+                }
+                checked += 1;
+            }
+        }
+        // 13 requests with foreign ids only, 5 with a foreign id under B's own department.
+        assert_eq!(checked, 18, "{who}");
+    }
+
+    // Lists never show the other church.
+    let (_, depts) = app
+        .call("GET", "/api/v1/departments", Some(&b.admin.token), None)
+        .await;
+    assert!(
+        depts
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["id"] != a.dept.as_str())
+    );
+    let (_, people) = app
+        .call(
+            "GET",
+            "/api/v1/organizations/current/members",
+            Some(&b.admin.token),
+            None,
+        )
+        .await;
+    let emails: Vec<&str> = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails.len(), 2);
+    assert!(emails.iter().all(|e| e.ends_with("-b@example.org")));
+
+    // An invitation token of church A does not carry B's member into it.
+    let (s, body) = app
+        .call(
+            "POST",
+            &format!("/api/v1/invitations/{}/accept", a.token),
+            Some(&b.member.token),
+            None,
+        )
+        .await;
+    assert_eq!((s, body["code"].as_str()), (409, Some("other_church")));
+
+    // Church A is exactly as it was.
+    let (s, d) = app
+        .call(
+            "GET",
+            &format!("/api/v1/departments/{}", a.dept),
+            Some(&a.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(d["name"], "Louange");
+    assert_eq!(d["isArchived"], false);
+    assert_eq!(d["memberCount"], 1);
+    let (_, members) = app
+        .call(
+            "GET",
+            &format!("/api/v1/departments/{}/members", a.dept),
+            Some(&a.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(members[0]["skills"], json!([]));
+    assert_eq!(members[0]["role"], "member");
+    let (_, invitations) = app
+        .call(
+            "GET",
+            &format!("/api/v1/departments/{}/invitations", a.dept),
+            Some(&a.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(invitations.as_array().unwrap().len(), 1);
+    assert_eq!(invitations[0]["id"], a.invitation.as_str());
+    let (s, _) = app
+        .call(
+            "GET",
+            &format!("/api/v1/invitations/{}", a.token),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        s, 200,
+        "the resend from church B must not have changed A's token"
+    );
+    let (_, me) = app
+        .call("GET", "/api/v1/users/me", Some(&a.member.token), None)
+        .await;
+    assert_eq!(me["role"], "member");
+    let (_, me) = app
+        .call("GET", "/api/v1/users/me", Some(&b.member.token), None)
+        .await;
+    assert_ne!(me["organizationId"], Value::Null);
+    let (_, b_org) = app
+        .call(
+            "GET",
+            "/api/v1/organizations/current",
+            Some(&b.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(me["organizationId"], b_org["id"]);
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_row_whose_church_differs_from_its_department() {
+    // The second wall: even a buggy query could not attach a member to another church's
+    // department, because members reference (department_id, organization_id).
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let a = build(&app, "a", "x-a@example.org").await;
+    let b = build(&app, "b", "x-b@example.org").await;
+    let (_, b_org) = app
+        .call(
+            "GET",
+            "/api/v1/organizations/current",
+            Some(&b.admin.token),
+            None,
+        )
+        .await;
+    let conn = &app.ctx.db.conn;
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "INSERT INTO department_members \
+            (department_id, user_id, organization_id, role, skills, status, joined_at, updated_at) \
+            VALUES ($1, $2, $3, 'member', '[]', 'active', 0, 0)"
+        }
+        _ => {
+            "INSERT INTO department_members \
+            (department_id, user_id, organization_id, role, skills, status, joined_at, updated_at) \
+            VALUES (?, ?, ?, 'member', '[]', 'active', 0, 0)"
+        }
+    };
+    let uuid = |s: &str| s.parse::<uuid::Uuid>().unwrap();
+    let res = conn
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                uuid(&a.dept).into(),
+                uuid(&b.admin.user_id).into(),
+                uuid(b_org["id"].as_str().unwrap()).into(),
+            ],
+        ))
+        .await;
+    assert!(res.is_err(), "a cross-church membership row was accepted");
+}

@@ -413,6 +413,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let conn = manager.get_connection();
+        conn.execute_unprepared("DROP INDEX IF EXISTS invitations_pending_email")
+            .await?;
+        conn.execute_unprepared("DROP INDEX IF EXISTS departments_org_name_live")
+            .await?;
         for t in [
             Invitations::Table.into_iden(),
             DepartmentMembers::Table.into_iden(),

@@ -201,7 +201,17 @@ async fn departments_are_created_updated_archived_and_deleted() {
         .collect();
     assert_eq!(names, ["Louange", "Sono"]);
 
-    // Archived: out of the default list, read-only, restorable.
+    // Archived: out of the default list, read-only, restorable; its pending invitations die.
+    let (s, _) = app
+        .call(
+            "POST",
+            &format!("/api/v1/departments/{id}/invitations"),
+            Some(&admin.token),
+            Some(json!({"email": "late@example.org"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let late = app.emailed_link_token("/invitations/").await;
     let (s, d) = app
         .call(
             "POST",
@@ -233,6 +243,10 @@ async fn departments_are_created_updated_archived_and_deleted() {
         )
         .await;
     assert_eq!((s, code(&body)), (409, "department_archived"));
+    let (s, body) = app
+        .call("GET", &format!("/api/v1/invitations/{late}"), None, None)
+        .await;
+    assert_eq!((s, code(&body)), (410, "invitation_cancelled"));
     let (s, _) = app
         .call(
             "POST",

@@ -712,8 +712,9 @@ impl TeamStore for SeaTeams {
     }
 
     async fn update_department(&self, d: &Department) -> Result<bool, StoreError> {
+        let tx = self.conn.begin().await.map_err(err)?;
         let n = exec(
-            &self.conn,
+            &tx,
             "UPDATE departments SET name = ?, name_key = ?, description = ?, \
              availability_deadline_days = ?, reminder_hours_before = ?, archived_at = ?, \
              updated_at = ? WHERE id = ? AND organization_id = ?",
@@ -730,6 +731,21 @@ impl TeamStore for SeaTeams {
             ],
         )
         .await?;
+        if n == 1 && d.archived_at.is_some() {
+            // An archived department takes no one in: its pending invitations die with it.
+            exec(
+                &tx,
+                "UPDATE invitations SET status = 'cancelled', updated_at = ? \
+                 WHERE department_id = ? AND organization_id = ? AND status = 'pending'",
+                vec![
+                    ms(d.updated_at).into(),
+                    d.id.as_uuid().into(),
+                    d.organization_id.as_uuid().into(),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(err)?;
         Ok(n == 1)
     }
 

@@ -134,7 +134,8 @@ pub trait TeamStore: Send + Sync + 'static {
         &self,
         d: &Department,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Writes every field of `d` but its ids and creation time (archiving included);
+    /// Writes every field of `d` but its ids and creation time (archiving included: an
+    /// archived department's pending invitations are cancelled in the same transaction);
     /// [`StoreError::Duplicate`] when the name is taken. `false` when there is no such
     /// department in `d.organization_id`.
     fn update_department(

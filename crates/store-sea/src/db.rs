@@ -70,6 +70,22 @@ impl DbConfig {
     }
 }
 
+static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many SQL statements this process has sent, through every pool (transaction control
+/// such as `BEGIN`/`COMMIT` aside). Tests use it to prove a request runs a fixed number of
+/// statements whatever the data's size; metrics can expose it.
+pub fn statements_sent() -> u64 {
+    STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn counted(mut conn: DatabaseConnection) -> DatabaseConnection {
+    conn.set_metric_callback(|_| {
+        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    conn
+}
+
 /// A connected database: the pool and its backend.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -104,7 +120,7 @@ impl Db {
                     .foreign_keys(true)
             });
         }
-        let conn = Database::connect(opts).await?;
+        let conn = counted(Database::connect(opts).await?);
         Ok(Db { conn, backend })
     }
 
@@ -130,8 +146,11 @@ impl Db {
         // ready at its first poll.
         let res = Database::connect(opts).now_or_never()?;
         Some(
-            res.map(|conn| Db { conn, backend })
-                .map_err(StoreError::from),
+            res.map(|conn| Db {
+                conn: counted(conn),
+                backend,
+            })
+            .map_err(StoreError::from),
         )
     }
 

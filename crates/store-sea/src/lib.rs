@@ -16,7 +16,7 @@ pub mod jobs;
 pub mod teams;
 
 pub use accounts::SeaAccounts;
-pub use db::{Backend, Db, DbConfig};
+pub use db::{Backend, Db, DbConfig, statements_sent};
 pub use jobs::{ClaimedJob, JobCounts, JobRow, JobStatus, JobStore, NewJob};
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 pub use teams::SeaTeams;

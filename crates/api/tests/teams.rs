@@ -789,6 +789,27 @@ async fn roles_and_skills_follow_the_permission_matrix() {
         .await;
     assert_eq!(s, 404);
 
+    // People of the church see each other; the only administrator cannot delete their
+    // account while others remain.
+    let (s, p) = app
+        .call(
+            "GET",
+            &format!("/api/v1/users/{}", admin.user_id),
+            Some(&guest.token),
+            None,
+        )
+        .await;
+    assert_eq!((s, p["isAdmin"].as_bool()), (200, Some(true)));
+    let (s, body) = app
+        .call(
+            "DELETE",
+            "/api/v1/users/me",
+            Some(&admin.token),
+            Some(json!({"password": testkit::TEST_PASSWORD})),
+        )
+        .await;
+    assert_eq!((s, code(&body)), (409, "last_admin"));
+
     // The church keeps an administrator.
     let (s, body) = app
         .call(

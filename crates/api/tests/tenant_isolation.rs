@@ -115,6 +115,7 @@ fn requests(d: &str, u: &str, i: &str) -> Vec<(&'static str, String, Option<Valu
             format!("/api/v1/organizations/current/members/{u}"),
             Some(json!({"isAdmin": true})),
         ),
+        ("GET", format!("/api/v1/users/{u}"), None),
     ]
 }
 
@@ -161,8 +162,8 @@ async fn another_churchs_ids_behave_like_ids_that_do_not_exist() {
                 checked += 1;
             }
         }
-        // 13 requests with foreign ids only, 5 with a foreign id under B's own department.
-        assert_eq!(checked, 18, "{who}");
+        // 14 requests with foreign ids only, 6 with a foreign id beside B's own department.
+        assert_eq!(checked, 20, "{who}");
     }
 
     // Lists never show the other church.

@@ -574,6 +574,27 @@ impl TeamStore for SeaTeams {
         decode(&rows, PersonRow::into_person)
     }
 
+    async fn person(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+    ) -> Result<Option<Person>, StoreError> {
+        let rows = all(
+            &self.conn,
+            "SELECT u.id, u.first_name, u.last_name, u.email, u.avatar_key, u.role, \
+             (SELECT COUNT(*) FROM department_members m WHERE m.user_id = u.id \
+                AND m.organization_id = ? AND m.status = 'active') AS department_count \
+             FROM users u WHERE u.organization_id = ? AND u.id = ?",
+            vec![
+                org.as_uuid().into(),
+                org.as_uuid().into(),
+                user.as_uuid().into(),
+            ],
+        )
+        .await?;
+        Ok(decode(&rows, PersonRow::into_person)?.into_iter().next())
+    }
+
     async fn set_admin(
         &self,
         org: OrganizationId,

@@ -102,6 +102,12 @@ pub trait TeamStore: Send + Sync + 'static {
         &self,
         org: OrganizationId,
     ) -> impl Future<Output = Result<Vec<Person>, StoreError>> + Send;
+    /// One person of the church.
+    fn person(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+    ) -> impl Future<Output = Result<Option<Person>, StoreError>> + Send;
     /// Makes `user` an administrator or not; refuses to leave the church without one.
     fn set_admin(
         &self,

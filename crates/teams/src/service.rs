@@ -335,6 +335,32 @@ impl<S: TeamStore> Teams<S> {
         Ok(self.store.people(org).await?)
     }
 
+    /// Someone of the viewer's church (name, email, avatar): anyone in the church may look.
+    pub async fn person(&self, viewer: &Viewer, user: UserId) -> Result<Person, TeamError> {
+        const NO_PERSON: &str = "No such person in your church.";
+        let org = viewer.organization.ok_or(TeamError::NotFound(NO_PERSON))?;
+        authorize(Self::church_actor(viewer), Action::ViewOrganization)?;
+        self.store
+            .person(org, user)
+            .await?
+            .ok_or(TeamError::NotFound(NO_PERSON))
+    }
+
+    /// Refuses to let the church's only administrator delete their account while others
+    /// remain in it: someone must be able to run the church afterwards.
+    pub async fn check_account_deletion(&self, viewer: &Viewer) -> Result<(), TeamError> {
+        let Some(org) = viewer.organization.filter(|_| viewer.org_admin) else {
+            return Ok(());
+        };
+        let people = self.store.people(org).await?;
+        let admins = people.iter().filter(|p| p.is_admin).count();
+        if people.len() > 1 {
+            rules::keep_an_admin(admins, true)
+                .map_err(|e| conflict("last_admin", e.to_string()))?;
+        }
+        Ok(())
+    }
+
     /// Makes someone of the church an administrator, or not; the church keeps one.
     pub async fn set_admin(
         &self,

@@ -37,6 +37,7 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(users::avatar_file)
         .service(users::data_export)
         .service(users::delete_me)
+        .service(teams::person)
         .service(teams::create_organization)
         .service(teams::current_organization)
         .service(teams::update_organization)

@@ -161,17 +161,41 @@ pub async fn people(
     let people = ctx.teams.people(&Viewer::of(&auth.user)).await?;
     let mut out = Vec::with_capacity(people.len());
     for p in people {
-        out.push(PersonOut {
-            avatar_url: avatar_url(&ctx, p.user_id, p.avatar_key.as_deref()).await,
+        out.push(PersonOut::build(&ctx, p).await);
+    }
+    Ok(web::Json(out))
+}
+
+impl PersonOut {
+    async fn build(ctx: &AppContext, p: teams::Person) -> Self {
+        PersonOut {
+            avatar_url: avatar_url(ctx, p.user_id, p.avatar_key.as_deref()).await,
             user_id: p.user_id.to_string(),
             first_name: p.first_name,
             last_name: p.last_name,
             email: p.email,
             is_admin: p.is_admin,
             department_count: p.department_count,
-        });
+        }
     }
-    Ok(web::Json(out))
+}
+
+/// Someone of my church.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, body = PersonOut),
+    (status = 404, description = "No such person in my church", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/users/{id}")]
+pub async fn person(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<PersonOut>, ApiError> {
+    let p = ctx
+        .teams
+        .person(&Viewer::of(&auth.user), UserId::from(path.into_inner()))
+        .await?;
+    Ok(web::Json(PersonOut::build(&ctx, p).await))
 }
 
 #[derive(Deserialize, ToSchema)]

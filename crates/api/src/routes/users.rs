@@ -427,6 +427,7 @@ pub struct DeleteMeIn {
     (status = 204, description = "Erased"),
     (status = 400, description = "Wrong password", body = crate::problem::Problem, content_type = "application/problem+json"),
     (status = 403, description = "Confirmation required", body = crate::problem::Problem, content_type = "application/problem+json"),
+    (status = 409, description = "The church's only administrator, with others in the church", body = crate::problem::Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/users/me")]
 pub async fn delete_me(
@@ -435,6 +436,9 @@ pub async fn delete_me(
     body: Option<web::Json<DeleteMeIn>>,
 ) -> Result<HttpResponse, ApiError> {
     use kernel::blob::BlobStore;
+    ctx.teams
+        .check_account_deletion(&teams::Viewer::of(&auth.user))
+        .await?;
     let password = body.and_then(|b| b.into_inner().password);
     let avatar = ctx
         .accounts

@@ -7,6 +7,8 @@
 //! * `plan solve` — the production planner on a benchmark instance (stdin → stdout).
 //! * `db up|down [N]|fresh|status` — migrations on `DATABASE_URL` (default: the embedded
 //!   SQLite file), through the `monservice migrate` command production uses.
+//! * `db seed [--members N] [--extra-department-size N] [--json]` — a demo church on
+//!   `DATABASE_URL` through the domain services (`monservice seed`); prints the demo logins.
 
 mod tidy;
 
@@ -24,6 +26,7 @@ fn main() -> ExitCode {
         ["db", "down", n] => monservice(&["migrate", "down", n]),
         ["db", "status"] => monservice(&["migrate", "status"]),
         ["db", "fresh"] => fresh(),
+        ["db", "seed", flags @ ..] => monservice(&[&["seed"], flags].concat()),
         ["plan", "solve"] => plan_solve(),
         _ => Err(USAGE.to_string()),
     };
@@ -36,7 +39,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <tidy | openapi | env-example | db up | db down [N] | db fresh | db status | plan solve>";
+const USAGE: &str = "usage: cargo xtask <tidy | openapi | env-example | db up | db down [N] | db fresh | db status | db seed [--members N] [--extra-department-size N] [--json] | plan solve>";
 
 fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

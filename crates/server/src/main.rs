@@ -5,7 +5,11 @@
 //! * `monservice serve` — the API alone, for a deployment that runs workers separately;
 //! * `monservice worker` — the worker alone;
 //! * `monservice migrate up|down [N]|status` — the schema, as a deploy step;
-//! * `monservice print-config --redacted` — the effective configuration, secrets hidden.
+//! * `monservice print-config --redacted` — the effective configuration, secrets hidden;
+//! * `monservice seed [--members N] [--extra-department-size N] [--json]` — a demo church
+//!   (`cargo xtask db seed`), refused in production and when already seeded.
+
+mod seed;
 
 use anyhow::Context;
 use app::{AppContext, Overrides, Settings};
@@ -46,6 +50,9 @@ enum Command {
         #[arg(long)]
         redacted: bool,
     },
+    /// Create a demo church through the domain services and print its logins (not in
+    /// production).
+    Seed(seed::SeedArgs),
     /// Print the OpenAPI document.
     #[command(hide = true)]
     Openapi,
@@ -114,6 +121,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::from_env()?;
             init_tracing(&settings);
             migrate(&settings, action).await
+        }
+        Command::Seed(args) => {
+            let settings = Settings::from_env()?;
+            // Logs go to stderr: stdout carries the summary (or the JSON).
+            api::telemetry::init_with(&settings, std::io::stderr);
+            seed::run(settings, args).await
         }
         Command::Serve { with_worker } => {
             let settings = Settings::from_env()?;

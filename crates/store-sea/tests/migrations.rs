@@ -25,6 +25,48 @@ async fn has_table(db: &store_sea::Db, table: &str) -> bool {
         .is_some()
 }
 
+/// One row in every table that exists (ignored where the row is already there), so that each
+/// `down` runs against data, not an empty schema.
+async fn fill(db: &store_sea::Db) {
+    const O: &str = "'0194f0a6-1c1e-7cc3-a3a5-000000000001'";
+    const U: &str = "'0194f0a6-1c1e-7cc3-a3a5-000000000002'";
+    const S: &str = "'0194f0a6-1c1e-7cc3-a3a5-000000000003'";
+    const D: &str = "'0194f0a6-1c1e-7cc3-a3a5-000000000004'";
+    const I: &str = "'0194f0a6-1c1e-7cc3-a3a5-000000000005'";
+    let rows: Vec<(&str, String)> = vec![
+        ("jobs", "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
+             VALUES ('0194f0a6-1c1e-7cc3-a3a5-6f1b2c3d4e5f', 'noop', '{}', 'pending', 0, 3, 0, 0, 0)".into()),
+        ("users", format!("INSERT INTO users (id, email, first_name, last_name, locale, is_email_verified, \
+             is_active, organization_id, role, notification_prefs, created_at, updated_at) \
+             VALUES ({U}, 'a@example.org', 'A', 'B', 'fr', true, true, {O}, 'admin', '{{}}', 0, 0)")),
+        ("sessions", format!("INSERT INTO sessions (id, user_id, method, created_at, expires_at) \
+             VALUES ({S}, {U}, 'password', 0, 1)")),
+        ("refresh_tokens", format!("INSERT INTO refresh_tokens (hash, session_id, expires_at, created_at) \
+             VALUES ('h1', {S}, 1, 0)")),
+        ("one_time_tokens", format!("INSERT INTO one_time_tokens (hash, user_id, kind, expires_at, created_at) \
+             VALUES ('h2', {U}, 'verify_email', 1, 0)")),
+        ("organizations", format!("INSERT INTO organizations (id, name, slug, timezone, created_at, updated_at) \
+             VALUES ({O}, 'Lyon', 'lyon', 'Europe/Paris', 0, 0)")),
+        ("departments", format!("INSERT INTO departments (id, organization_id, name, name_key, \
+             availability_deadline_days, reminder_hours_before, created_at, updated_at) \
+             VALUES ({D}, {O}, 'Louange', 'louange', 7, 24, 0, 0)")),
+        ("department_members", format!("INSERT INTO department_members (department_id, user_id, \
+             organization_id, role, skills, status, joined_at, updated_at) \
+             VALUES ({D}, {U}, {O}, 'leader', '[]', 'active', 0, 0)")),
+        ("invitations", format!("INSERT INTO invitations (id, organization_id, department_id, email, role, \
+             token_hash, status, invited_by, expires_at, created_at, updated_at) \
+             VALUES ({I}, {O}, {D}, 'c@example.org', 'member', 'h3', 'pending', {U}, 1, 0, 0)")),
+    ];
+    for (table, sql) in rows {
+        if has_table(db, table).await {
+            db.conn
+                .execute_unprepared(&format!("{sql} ON CONFLICT DO NOTHING"))
+                .await
+                .unwrap_or_else(|e| panic!("{table}: {e}"));
+        }
+    }
+}
+
 #[tokio::test]
 async fn up_down_up_one_step_at_a_time() {
     let test_db = TestDb::empty().await;
@@ -34,27 +76,29 @@ async fn up_down_up_one_step_at_a_time() {
     assert!(db.pending_migrations().await.unwrap().is_empty());
     assert!(has_table(&db, "jobs").await);
 
-    // Roll each migration back and re-apply it, newest first, with a row present.
-    db.conn
-        .execute_unprepared(
-            "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
-             VALUES ('0194f0a6-1c1e-7cc3-a3a5-6f1b2c3d4e5f', 'noop', '{}', 'pending', 0, 3, 0, 0, 0)",
-        )
-        .await
-        .unwrap();
-    for step in 1..=total {
-        db.migrate_down(1).await.unwrap();
-        assert_eq!(db.pending_migrations().await.unwrap().len() as u32, 1);
+    // Every migration is rolled back and re-applied, with rows in every table: roll back the
+    // newest k (k = 1…total) and apply them again.
+    for k in 1..=total {
+        fill(&db).await;
+        db.migrate_down(k).await.unwrap();
+        assert_eq!(db.pending_migrations().await.unwrap().len() as u32, k);
         db.migrate_up().await.unwrap();
-        assert!(
-            db.pending_migrations().await.unwrap().is_empty(),
-            "step {step}"
-        );
+        assert!(db.pending_migrations().await.unwrap().is_empty(), "k = {k}");
     }
+    fill(&db).await;
 
     // All the way down leaves nothing of ours, and all the way up again works.
     db.migrate_down(total).await.unwrap();
-    assert!(!has_table(&db, "jobs").await);
+    for t in [
+        "jobs",
+        "users",
+        "organizations",
+        "departments",
+        "department_members",
+        "invitations",
+    ] {
+        assert!(!has_table(&db, t).await, "{t} left behind");
+    }
     assert_eq!(db.pending_migrations().await.unwrap().len() as u32, total);
     db.migrate_up().await.unwrap();
     assert!(has_table(&db, "jobs").await);

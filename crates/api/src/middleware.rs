@@ -51,17 +51,20 @@ pub async fn correlation_and_logging(
         route = tracing::field::Empty,
     );
     let started = Instant::now();
+    let method = crate::metrics::method_label(req.method());
+    let in_flight = crate::metrics::InFlight::start();
     let result = next.call(req).instrument(span.clone()).await;
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    drop(in_flight);
+    let elapsed = started.elapsed();
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     let _enter = span.enter();
     match result {
         Ok(mut res) => {
-            let route = res
-                .request()
-                .match_pattern()
-                .unwrap_or_else(|| "<unmatched>".to_string());
-            span.record("route", route.as_str());
+            let pattern = res.request().match_pattern();
+            let route = pattern.as_deref().unwrap_or("<unmatched>");
+            span.record("route", route);
             let status = res.status().as_u16();
+            crate::metrics::observe_request(pattern.as_deref(), method, status, elapsed);
             if res.status().is_server_error() {
                 tracing::error!(status, elapsed_ms, "request served");
             } else {
@@ -73,6 +76,8 @@ pub async fn correlation_and_logging(
             Ok(res)
         }
         Err(e) => {
+            let status = crate::metrics::error_status(&e);
+            crate::metrics::observe_request(None, method, status, elapsed);
             tracing::error!(error = %e, elapsed_ms, "request failed before a response");
             Err(e)
         }

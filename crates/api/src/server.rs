@@ -163,6 +163,18 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> std::io::Result<Server> 
     let spec_json = Arc::new(serde_json::to_string(&*spec).map_err(std::io::Error::other)?);
     let docs_html = Arc::new(utoipa_scalar::Scalar::new((*spec).clone()).to_html());
     let base = ctx;
+    // `/metrics`: on the main port, or on METRICS_PORT's listener of its own.
+    let metrics = crate::metrics::MetricsEndpoint::new(&base);
+    if metrics.is_some() {
+        crate::metrics::enable_recording();
+    }
+    let metrics_on_main = match (&metrics, settings.metrics_port) {
+        (Some(m), Some(port)) => {
+            crate::metrics::spawn_listener(m.clone(), &settings.host, port)?;
+            None
+        }
+        (m, _) => m.clone(),
+    };
     let shutdown_secs = settings.shutdown_timeout.as_secs();
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -174,6 +186,9 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> std::io::Result<Server> 
         // Registered before the prefix scope, which would otherwise answer 404 for them.
         let spec_json = spec_json.clone();
         let data = web::Data::new(base.for_http_worker(workers));
+        if let Some(m) = &metrics {
+            m.add_http_pool(&data.db);
+        }
         let mut app = App::new()
             .app_data(data)
             .configure(extractor_config(settings.max_body_bytes))
@@ -188,6 +203,9 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> std::io::Result<Server> 
                     }
                 }),
             );
+        if let Some(m) = &metrics_on_main {
+            app = app.configure(crate::metrics::mount(m.clone()));
+        }
         if settings.api_docs {
             let html = docs_html.clone();
             app = app.route(

@@ -4,7 +4,8 @@
 //! the change that causes it**, so the job exists if and only if the change committed (an
 //! outbox). Workers take one with [`JobStore::claim`], which marks it `running` under a lease
 //! (a deadline and a random token) in one statement: `FOR UPDATE SKIP LOCKED` on PostgreSQL,
-//! SQLite's single writer on SQLite. A worker that dies simply lets its lease expire, after
+//! SQLite's single writer on SQLite. A worker that stops cleanly gives back the jobs it could
+//! not finish ([`JobStore::release`]); one that dies simply lets its lease expire, after
 //! which the job is claimable again; a worker whose lease expired can no longer complete or
 //! fail the job (every transition checks the token), so two workers never both finish it.
 //!
@@ -380,6 +381,29 @@ impl JobStore {
             ),
         };
         Ok(self.conn.execute_raw(st).await?.rows_affected() == 1)
+    }
+
+    /// Gives a claimed job back unfinished (its worker is shutting down): `pending` and due at
+    /// `now`, so another worker takes it at once instead of after the lease expires. The
+    /// interrupted attempt is not counted. `false` when this worker no longer holds the lease
+    /// (the job finished, or another worker took it over).
+    pub async fn release(&self, job: &ClaimedJob, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let res = self
+            .conn
+            .execute_raw(self.stmt(
+                "UPDATE jobs SET status = 'pending', run_at = ?, lease_until = NULL, \
+                 lease_token = NULL, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+                 last_error = 'released unfinished: its worker was shutting down', updated_at = ? \
+                 WHERE id = ? AND lease_token = ? AND status = 'running'",
+                vec![
+                    ms(now).into(),
+                    ms(now).into(),
+                    job.id.as_uuid().into(),
+                    job.lease_token.into(),
+                ],
+            ))
+            .await?;
+        Ok(res.rows_affected() == 1)
     }
 
     /// When the next pending job is due, if any; workers sleep until then at most.

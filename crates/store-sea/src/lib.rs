@@ -39,11 +39,43 @@ pub enum StoreError {
     Db(sea_orm::DbErr),
 }
 
+/// Whether a statement failed because the database was out of reach rather than because the
+/// statement was refused: the connection was lost (PostgreSQL restarted or failed over, an
+/// administrator ended the session, the network dropped), or SQLite's write lock stayed taken
+/// past the busy timeout. The transaction it was part of is rolled back, so the caller may
+/// answer 503 and the client retry.
+fn out_of_reach(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    let (DbErr::Query(RuntimeErr::SqlxError(x)) | DbErr::Exec(RuntimeErr::SqlxError(x))) = e else {
+        return false;
+    };
+    match &**x {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
+                code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+            } else {
+                // SQLSTATE classes 08 (connection exception) and 57P (operator intervention:
+                // admin_shutdown, crash_shutdown, cannot_connect_now), and too_many_connections.
+                code.starts_with("08") || code.starts_with("57P") || code == "53300"
+            }
+        }
+        _ => false,
+    }
+}
+
 impl From<sea_orm::DbErr> for StoreError {
     fn from(e: sea_orm::DbErr) -> Self {
         use sea_orm::{DbErr, SqlErr};
         match &e {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(e.to_string()),
+            _ if out_of_reach(&e) => StoreError::Unavailable(e.to_string()),
             _ => match e.sql_err() {
                 Some(SqlErr::UniqueConstraintViolation(m)) => StoreError::Conflict(m),
                 _ => StoreError::Db(e),

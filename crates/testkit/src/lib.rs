@@ -385,6 +385,28 @@ impl TestApp {
         }
     }
 
+    /// Lets the server reach its database again after [`TestApp::take_database_away`], as
+    /// when PostgreSQL comes back after a restart: the pools reconnect on their own. PostgreSQL
+    /// only: a closed SQLite pool cannot be reopened (panics, naming why).
+    pub async fn give_database_back(&self) {
+        match &self.db.kind {
+            DbKind::Sqlite(_) => panic!(
+                "give_database_back: take_database_away closed the SQLite pool for good; \
+                 only PostgreSQL can be given back"
+            ),
+            DbKind::Postgres { admin_url, name } => {
+                let admin = connect_admin(admin_url).await;
+                admin
+                    .execute_unprepared(&format!(
+                        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
+                    ))
+                    .await
+                    .unwrap();
+                let _ = admin.close().await;
+            }
+        }
+    }
+
     /// `http://127.0.0.1:port{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)

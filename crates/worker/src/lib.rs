@@ -11,11 +11,14 @@
 //! It wakes on a [`kv::Wakeup`] (in-process, or Redis pub/sub across processes) and otherwise
 //! polls every `WORKER_POLL_INTERVAL_MS`. Scheduled jobs ([`Schedule`], cron syntax, UTC) are
 //! enqueued with the dedupe key `schedule:<name>:<tick>`, so each tick runs once however many
-//! workers run. On shutdown it stops claiming, lets running jobs finish within the shutdown
-//! timeout; a job still running after that keeps its lease until it expires, and another worker
-//! then retries it (a job must therefore be safe to run again: at-least-once).
+//! workers run. On shutdown it stops claiming and lets running jobs finish within the shutdown
+//! timeout; a job still running after that is stopped and its lease released
+//! ([`store_sea::JobStore::release`]), so another worker takes it at once, the interrupted
+//! attempt not counted. A worker that dies instead leaves its leases to expire, after which
+//! another worker retries the job. A job must therefore be safe to run again: at-least-once.
 
 mod handlers;
+mod metrics;
 
 pub use handlers::SEND_EMAIL;
 
@@ -149,6 +152,15 @@ impl WorkerBuilder {
             .max()
             .unwrap_or(Duration::from_secs(60))
             + Duration::from_secs(30);
+        // Every kind's series exists from the start, at zero, when metrics are on.
+        if self.ctx.settings.metrics_token.is_some()
+            && let Some(m) = metrics::jobs()
+        {
+            for kind in self.handlers.keys() {
+                m.wait.with_label_values(&[kind.as_str()]);
+                m.run.with_label_values(&[kind.as_str(), "succeeded"]);
+            }
+        }
         Worker {
             lease,
             concurrency: self.ctx.settings.worker_concurrency,
@@ -316,7 +328,7 @@ impl Worker {
                     .map(|ok| (ok, Outcome::Dead))
             }
         };
-        match recorded {
+        let outcome = match recorded {
             Ok((true, outcome)) => outcome,
             Ok((false, _)) => {
                 tracing::warn!(
@@ -328,7 +340,39 @@ impl Worker {
                 tracing::error!(error = %e, "could not record the job's outcome; its lease will expire");
                 Outcome::LeaseLost
             }
+        };
+        self.record_metrics(
+            &job.kind,
+            waited_ms,
+            (now - started).num_milliseconds(),
+            &outcome,
+        );
+        outcome
+    }
+
+    /// Records a job's queue wait and run time (`METRICS_TOKEN` set only).
+    fn record_metrics(&self, kind: &str, waited_ms: i64, ran_ms: i64, outcome: &Outcome) {
+        if self.ctx.settings.metrics_token.is_none() {
+            return;
         }
+        let Some(m) = metrics::jobs() else { return };
+        let kind = if self.handlers.contains_key(kind) {
+            kind
+        } else {
+            metrics::UNKNOWN_KIND
+        };
+        let outcome = match outcome {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Retried => "retried",
+            Outcome::Dead => "dead",
+            Outcome::LeaseLost => "lease_lost",
+        };
+        m.wait
+            .with_label_values(&[kind])
+            .observe(waited_ms.max(0) as f64 / 1000.0);
+        m.run
+            .with_label_values(&[kind, outcome])
+            .observe(ran_ms.max(0) as f64 / 1000.0);
     }
 
     /// Runs due jobs one at a time until none is due, then returns what happened. For tests
@@ -359,6 +403,8 @@ impl Worker {
         );
         let listener = self.ctx.wakeup.listen().await;
         let permits = Arc::new(Semaphore::new(self.concurrency));
+        // The jobs being run, to stop and release them if they outlast the shutdown grace.
+        let running: Running = Arc::default();
         let mut next_schedule_check = std::time::Instant::now();
         loop {
             if shutdown.is_cancelled() {
@@ -378,10 +424,17 @@ impl Worker {
                     Ok(Some(job)) => {
                         claimed_any = true;
                         let w = self.clone();
-                        tokio::spawn(async move {
+                        let (id, claimed) = (job.id, job.clone());
+                        let r = running.clone();
+                        // Held while spawning, so the task cannot remove its entry before it
+                        // is inserted.
+                        let mut map = lock(&running);
+                        let handle = tokio::spawn(async move {
                             w.execute(job).await;
+                            lock(&r).remove(&id);
                             drop(permit);
                         });
+                        map.insert(id, (claimed, handle));
                     }
                     Ok(None) => break,
                     Err(e) => {
@@ -414,11 +467,35 @@ impl Worker {
             .await
             .is_err()
         {
-            tracing::warn!(
-                "running jobs did not finish in time; their leases will expire and another worker will retry them"
-            );
+            self.release_unfinished(&running).await;
         }
         tracing::info!("worker stopped");
+    }
+
+    /// Stops the jobs still running after the shutdown grace and gives them back to the queue.
+    async fn release_unfinished(&self, running: &Running) {
+        let unfinished: Vec<_> = lock(running).drain().map(|(_, v)| v).collect();
+        for (_, handle) in &unfinished {
+            handle.abort();
+        }
+        let mut released = 0;
+        for (job, handle) in unfinished {
+            // Wait for the cancellation, so the handler is no longer running when another
+            // worker can take the job.
+            let _ = tokio::time::timeout(Duration::from_secs(1), handle).await;
+            match self.ctx.jobs.release(&job, self.ctx.clock.now()).await {
+                Ok(true) => released += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(
+                    job.id = %job.id, error = %e,
+                    "could not release an unfinished job; its lease will expire"
+                ),
+            }
+        }
+        tracing::warn!(
+            jobs = released,
+            "running jobs did not finish within the shutdown grace: stopped and released for another worker"
+        );
     }
 
     async fn time_to_next_due(&self) -> Duration {
@@ -430,6 +507,15 @@ impl Worker {
             _ => self.poll,
         }
     }
+}
+
+/// The jobs a worker is running: what it claimed, and the task running it.
+type Running =
+    Arc<std::sync::Mutex<HashMap<kernel::JobId, (ClaimedJob, tokio::task::JoinHandle<()>)>>>;
+
+/// The map, even if a task panicked while holding it (the map itself stays consistent).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 enum Outcome {

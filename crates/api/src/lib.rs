@@ -7,12 +7,16 @@
 //!   human `detail`, a stable `code`, and `errors[]` for invalid fields;
 //! * [`middleware`] — correlation ids and request logs, and the one rewrite that serves the
 //!   web front end's unprefixed paths;
-//! * [`routes`] — the routes, collected into the OpenAPI document by `utoipa-actix-web`.
+//! * [`routes`] — the routes, collected into the OpenAPI document by `utoipa-actix-web`;
+//! * [`metrics`] — Prometheus metrics at `/metrics`, behind `METRICS_TOKEN` (not in the
+//!   OpenAPI document).
 
 pub mod auth;
+pub mod metrics;
 pub mod middleware;
 pub mod problem;
 pub mod routes;
+pub mod sentry;
 pub mod server;
 pub mod telemetry;
 

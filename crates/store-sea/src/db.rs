@@ -165,6 +165,11 @@ impl Db {
         Ok(Migrator::up(&self.conn, None).await?)
     }
 
+    /// Applies the next `steps` pending migrations.
+    pub async fn migrate_up_steps(&self, steps: u32) -> Result<(), StoreError> {
+        Ok(Migrator::up(&self.conn, Some(steps)).await?)
+    }
+
     /// Rolls back the last `steps` applied migrations.
     pub async fn migrate_down(&self, steps: u32) -> Result<(), StoreError> {
         Ok(Migrator::down(&self.conn, Some(steps)).await?)

@@ -2,8 +2,8 @@
 //! the same transaction as the change that causes them, and the workers are woken after the
 //! commit.
 
-use crate::StoreError as DbStoreError;
 use crate::jobs::{enqueue_email, from_ms, ms, stmt};
+use crate::sql::{err, exec};
 use accounts::ports::{NewSession, NewToken, SessionId, SessionInfo, SignInMethod};
 use accounts::{
     AccountStore, Locale, NotificationPrefs, Role, RotateOutcome, StoreError, TokenKind,
@@ -26,14 +26,6 @@ pub struct SeaAccounts {
 impl SeaAccounts {
     pub fn new(conn: DatabaseConnection, wakeup: Wakeup) -> Self {
         Self { conn, wakeup }
-    }
-}
-
-fn err(e: impl Into<DbStoreError>) -> StoreError {
-    match e.into() {
-        DbStoreError::Conflict(_) => StoreError::Duplicate,
-        DbStoreError::Unavailable(m) => StoreError::Unavailable(m),
-        other => StoreError::Other(other.to_string()),
     }
 }
 
@@ -103,14 +95,6 @@ async fn avatar_key_of<C: ConnectionTrait>(
         Some(r) => Ok(Some(r.try_get("", "avatar_key").map_err(err)?)),
         None => Ok(None),
     }
-}
-
-/// Runs one statement (SQL with `?` placeholders) and returns the rows it touched.
-async fn exec<C: ConnectionTrait>(c: &C, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
-    c.execute_raw(stmt(c.get_database_backend(), sql, values))
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(err)
 }
 
 async fn insert_session<C: ConnectionTrait>(

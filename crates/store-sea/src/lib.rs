@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod db;
 pub mod jobs;
+mod sql;
 pub mod teams;
 
 pub use accounts::SeaAccounts;

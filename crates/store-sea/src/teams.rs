@@ -17,15 +17,13 @@
 //! else `leader` when the user leads at least one department (active membership), else
 //! `member`. It is recomputed in the transaction of every membership change.
 
-use crate::StoreError as DbStoreError;
-use crate::jobs::{enqueue_email, from_ms, ms, stmt};
+use crate::jobs::{enqueue_email, from_ms, ms};
+use crate::sql::{all, count, decode, decode_one, err, exec, one};
 use chrono::{DateTime, Utc};
 use kernel::mail::Email;
 use kernel::{DepartmentId, InvitationId, OrganizationId, UserId};
 use kv::Wakeup;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, FromQueryResult, QueryResult, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, TransactionTrait, Value};
 use teams::rules::{keep_a_leader, keep_an_admin};
 use teams::{
     AcceptOutcome, CreateOrgOutcome, DeleteOutcome, Department, DepartmentView, DeptRole, Guarded,
@@ -45,73 +43,6 @@ impl SeaTeams {
     pub fn new(conn: DatabaseConnection, wakeup: Wakeup) -> Self {
         Self { conn, wakeup }
     }
-}
-
-fn err(e: impl Into<DbStoreError>) -> StoreError {
-    match e.into() {
-        DbStoreError::Conflict(_) => StoreError::Duplicate,
-        DbStoreError::Unavailable(m) => StoreError::Unavailable(m),
-        other => StoreError::Other(other.to_string()),
-    }
-}
-
-/// Runs one statement (SQL with `?` placeholders) and returns the rows it touched.
-async fn exec<C: ConnectionTrait>(c: &C, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
-    c.execute_raw(stmt(c.get_database_backend(), sql, values))
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(err)
-}
-
-async fn one<C: ConnectionTrait>(
-    c: &C,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<Option<QueryResult>, StoreError> {
-    c.query_one_raw(stmt(c.get_database_backend(), sql, values))
-        .await
-        .map_err(err)
-}
-
-async fn all<C: ConnectionTrait>(
-    c: &C,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<Vec<QueryResult>, StoreError> {
-    c.query_all_raw(stmt(c.get_database_backend(), sql, values))
-        .await
-        .map_err(err)
-}
-
-/// Decodes every row with `T::from_query_result`, then converts it.
-fn decode<T: FromQueryResult, U>(
-    rows: &[QueryResult],
-    convert: impl Fn(T) -> Result<U, StoreError>,
-) -> Result<Vec<U>, StoreError> {
-    rows.iter()
-        .map(|r| T::from_query_result(r, "").map_err(err).and_then(&convert))
-        .collect()
-}
-
-fn decode_one<T: FromQueryResult, U>(
-    row: Option<QueryResult>,
-    convert: impl Fn(T) -> Result<U, StoreError>,
-) -> Result<Option<U>, StoreError> {
-    row.map(|r| T::from_query_result(&r, "").map_err(err).and_then(convert))
-        .transpose()
-}
-
-/// A single `COUNT(*)` (or other integer) column named `n`.
-async fn count<C: ConnectionTrait>(
-    c: &C,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<usize, StoreError> {
-    let n: i64 = match one(c, sql, values).await? {
-        Some(r) => r.try_get("", "n").map_err(err)?,
-        None => 0,
-    };
-    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 fn role(s: &str) -> Result<DeptRole, StoreError> {

@@ -831,6 +831,27 @@ impl<S: TeamStore> Teams<S> {
         }
     }
 
+    /// Registration with an invitation: the token must open a pending invitation sent to the
+    /// address being registered.
+    pub async fn invitation_for_registration(
+        &self,
+        token: &str,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<InvitationView, TeamError> {
+        let view = self.open_invitation(token, now).await?;
+        if view.invitation.email != accounts::policy::normalize_email(email) {
+            let mut errs = ValidationErrors::new();
+            errs.add(
+                "email",
+                "invitation_email_mismatch",
+                "Register with the address the invitation was sent to.",
+            );
+            return Err(TeamError::Invalid(errs));
+        }
+        Ok(view)
+    }
+
     /// The signed-in user accepts an invitation sent to their address and joins the
     /// department (and its church).
     pub async fn accept_invitation(

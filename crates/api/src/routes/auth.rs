@@ -98,14 +98,9 @@ pub async fn register(
     let now = ctx.clock.now();
     let token = b.invitation_token.filter(|t| !t.trim().is_empty());
     if let Some(token) = &token {
-        let invited = ctx.teams.open_invitation(token, now).await?;
-        if invited.invitation.email != accounts::policy::normalize_email(&b.email) {
-            return Err(ApiError::Validation(vec![kernel::FieldError {
-                field: "email".into(),
-                code: "invitation_email_mismatch".into(),
-                message: "Register with the address the invitation was sent to.".into(),
-            }]));
-        }
+        ctx.teams
+            .invitation_for_registration(token, &b.email, now)
+            .await?;
     }
     let (mut user, session) = ctx
         .accounts

@@ -11,21 +11,29 @@
 //! * [`policy`] — who may still change a month: members until the deadline, leaders always.
 //! * [`answers`] — who has not answered a month yet.
 //!
-//! This crate is pure: no I/O, no store, no HTTP. "Now" and the time zone are parameters.
+//! * [`ports`] — the store: one month of one person, a department's month, who answered.
+//! * [`service`] — the operations the API calls, over the store and the teams service
+//!   (which scopes to the caller's church and asks the permission policy).
+//!
+//! The rules are pure: no I/O, no HTTP. "Now" and the time zone are parameters.
 
 pub mod answers;
 pub mod deadline;
 pub mod expand;
 pub mod model;
 pub mod policy;
+pub mod ports;
 pub mod rules;
+pub mod service;
 
 pub use answers::{Answerer, missing};
 pub use deadline::Deadline;
 pub use expand::for_month;
 pub use model::{Blockout, DateRange, Month, TimeWindow, WeeklyRule};
 pub use policy::{DeadlinePassed, can_edit};
+pub use ports::AvailabilityStore;
 pub use rules::{MonthPayload, UnavailableDateInput};
+pub use service::{Availability, AvailabilityError, DeptRef, MemberMonth, MonthView};
 
 /// The most entries a month may hold (two part-day entries a day for a 31-day month).
 pub const MAX_ENTRIES_PER_MONTH: usize = 62;

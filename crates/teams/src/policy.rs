@@ -61,6 +61,11 @@ pub enum Action {
     LeaveDepartment,
     /// Invite, list, resend and cancel invitations.
     ManageInvitations,
+    /// Enter one's own blockouts in the department (until the deadline).
+    EditOwnAvailability,
+    /// See everyone's blockouts and who has not answered; enter blockouts for a member at
+    /// any time.
+    ManageAvailability,
 }
 
 /// Refused: the sentence is the API's `detail`.
@@ -81,6 +86,9 @@ pub fn can(actor: Actor, action: Action) -> bool {
         ViewOrganization => true,
         UpdateOrganization | ManageAdministrators | CreateDepartment | ArchiveDepartment => admin,
         LeaveDepartment => in_dept,
+        // Guests do not serve, so they have nothing to block out.
+        EditOwnAvailability => matches!(role, Some(Leader | Member)),
+        ManageAvailability => admin || leader,
         ViewDepartment | ListMembers => admin || in_dept,
         UpdateDepartment | ChangeMemberSkills | RemoveMember | ManageInvitations => admin || leader,
         // Leaders run their team but only the administrator appoints leaders.
@@ -102,6 +110,7 @@ pub fn authorize(actor: Actor, action: Action) -> Result<(), Forbidden> {
         Action::ChangeMemberRole {
             to: DeptRole::Leader,
         } => "Only the church's administrator appoints leaders.",
+        Action::EditOwnAvailability => "Only the department's members and leaders enter blockouts.",
         Action::ViewDepartment | Action::ListMembers | Action::LeaveDepartment => {
             "You are not a member of this department."
         }
@@ -162,6 +171,8 @@ mod tests {
         (RemoveMember, [true, true, false, false, false]),
         (LeaveDepartment, [false, true, true, true, false]),
         (ManageInvitations, [true, true, false, false, false]),
+        (EditOwnAvailability, [false, true, true, false, false]),
+        (ManageAvailability, [true, true, false, false, false]),
     ];
 
     #[test]

@@ -16,6 +16,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_jobs;
 mod m20261124_000002_accounts;
 mod m20261124_000003_teams;
+mod m20261125_000004_availability;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_jobs::Migration),
             Box::new(m20261124_000002_accounts::Migration),
             Box::new(m20261124_000003_teams::Migration),
+            Box::new(m20261125_000004_availability::Migration),
         ]
     }
 }

@@ -11,12 +11,14 @@
 //!   outbox), claim with a lease, complete, retry or park as dead, scheduled ticks.
 
 pub mod accounts;
+pub mod availability;
 pub mod db;
 pub mod jobs;
 mod sql;
 pub mod teams;
 
 pub use accounts::SeaAccounts;
+pub use availability::SeaAvailability;
 pub use db::{Backend, Db, DbConfig, statements_sent};
 pub use jobs::{ClaimedJob, JobCounts, JobRow, JobStatus, JobStore, NewJob};
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};

@@ -56,6 +56,11 @@ async fn fill(db: &store_sea::Db) {
         ("invitations", format!("INSERT INTO invitations (id, organization_id, department_id, email, role, \
              token_hash, status, invited_by, expires_at, created_at, updated_at) \
              VALUES ({I}, {O}, {D}, 'c@example.org', 'member', 'h3', 'pending', {U}, 1, 0, 0)")),
+        ("blockouts", format!("INSERT INTO blockouts (id, organization_id, user_id, date, start_time, \
+             end_time, reason, created_at) \
+             VALUES ('0194f0a6-1c1e-7cc3-a3a5-000000000006', {O}, {U}, '2030-01-10', NULL, NULL, 'x', 0)")),
+        ("availability_answers", format!("INSERT INTO availability_answers (organization_id, user_id, \
+             month, answered_at) VALUES ({O}, {U}, '2030-01', 0)")),
     ];
     for (table, sql) in rows {
         if has_table(db, table).await {
@@ -96,6 +101,8 @@ async fn up_down_up_one_step_at_a_time() {
         "departments",
         "department_members",
         "invitations",
+        "blockouts",
+        "availability_answers",
     ] {
         assert!(!has_table(&db, t).await, "{t} left behind");
     }

@@ -293,6 +293,19 @@ impl From<teams::TeamError> for ApiError {
     }
 }
 
+impl From<availability::AvailabilityError> for ApiError {
+    fn from(e: availability::AvailabilityError) -> Self {
+        match e {
+            availability::AvailabilityError::Team(t) => t.into(),
+            availability::AvailabilityError::Invalid(errs) => ApiError::Validation(errs.0),
+            availability::AvailabilityError::DeadlinePassed(d) => {
+                ApiError::Forbidden(d.to_string())
+            }
+            availability::AvailabilityError::Store(s) => accounts::AccountError::Store(s).into(),
+        }
+    }
+}
+
 impl From<oidc::OidcError> for ApiError {
     fn from(e: oidc::OidcError) -> Self {
         match e {

@@ -8,13 +8,18 @@ use mail::{AnyMailer, FileMailer, MailFrom, SmtpConfig, SmtpMailer};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
-use store_sea::{Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaTeams, StoreError};
+use store_sea::{
+    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAvailability, SeaTeams, StoreError,
+};
 
 /// The accounts service as wired in production and tests.
 pub type AccountsService = accounts::Accounts<SeaAccounts, crate::password::Argon2Hasher>;
 
 /// The teams service as wired in production and tests.
 pub type TeamsService = teams::Teams<SeaTeams>;
+
+/// The availability service as wired in production and tests.
+pub type AvailabilityService = availability::Availability<SeaAvailability, SeaTeams>;
 
 /// How long an invitation link stays valid.
 pub const INVITATION_TTL_DAYS: i64 = 7;
@@ -42,6 +47,7 @@ pub struct AppContext {
     pub clock: Arc<dyn Clock>,
     pub accounts: AccountsService,
     pub teams: TeamsService,
+    pub availability: AvailabilityService,
     /// Google sign-in, when `FEATURE_OAUTH_GOOGLE` is on and `GOOGLE_CLIENT_ID` is set.
     pub google: Option<oidc::GoogleOidc>,
 }
@@ -152,6 +158,10 @@ impl AppContext {
         Ok(AppContext {
             google,
             accounts,
+            availability: availability::Availability::new(
+                SeaAvailability::new(db.conn.clone()),
+                teams.clone(),
+            ),
             teams,
             jobs: JobStore::new(db.conn.clone()),
             db,
@@ -187,6 +197,10 @@ impl AppContext {
                 ctx.teams = teams::Teams::new(
                     SeaTeams::new(db.conn.clone(), self.wakeup.clone()),
                     self.teams.cfg.clone(),
+                );
+                ctx.availability = availability::Availability::new(
+                    SeaAvailability::new(db.conn.clone()),
+                    ctx.teams.clone(),
                 );
                 ctx.db = db;
                 ctx

@@ -9,5 +9,7 @@ pub mod context;
 pub mod password;
 pub mod settings;
 
-pub use context::{AccountsService, AppContext, INVITATION_TTL_DAYS, Overrides, TeamsService};
+pub use context::{
+    AccountsService, AppContext, AvailabilityService, INVITATION_TTL_DAYS, Overrides, TeamsService,
+};
 pub use settings::{AppEnv, LogFormat, Settings, SettingsError};

@@ -2,6 +2,7 @@
 //! them into the OpenAPI document.
 
 pub mod auth;
+pub mod availability;
 pub mod google;
 pub mod health;
 pub mod invitations;
@@ -50,6 +51,12 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(teams::archive_department)
         .service(teams::restore_department)
         .service(teams::delete_department)
+        .service(availability::my_month)
+        .service(availability::put_my_month)
+        .service(availability::put_member_month)
+        .service(availability::deadline)
+        .service(availability::missing)
+        .service(availability::overview)
         .service(teams::members)
         .service(teams::change_member)
         .service(teams::remove_member)

@@ -74,6 +74,18 @@ MEMBERS=$(curl -sf "localhost:18080/api/v1/departments/$DEPT/members" -H "Author
 echo "   (department $DEPT lists $MEMBERS members, $(curl -sf "localhost:18080/api/v1/departments/$DEPT/members" -H "Authorization: Bearer $ADMIN_TOKEN" | wc -c) bytes; 3 SQL statements, see crates/api/tests/statement_count.rs)"
 full_then_half "/api/v1/departments/{id}/members (200 members)" "http://127.0.0.1:18080/api/v1/departments/$DEPT/members" "$ADMIN_TOKEN"
 
+# The availability page: a member's month through `default-department`, with a few blockouts.
+MEMBER_EMAIL=$(echo "$SEED" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(next(l["email"] for l in d["logins"] if l["role"] == "member"))')
+MEMBER_TOKEN=$(curl -sf localhost:18080/api/v1/auth/login -H 'content-type: application/json' \
+  -d "{\"email\":\"$MEMBER_EMAIL\",\"password\":\"$(echo "$SEED" | python3 -c 'import json,sys; print(json.load(sys.stdin)["password"])')\"}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
+read -r Y M < <(python3 -c 'import datetime as d; t=d.date.today(); m=t.month+2; print(t.year+(m-1)//12, (m-1)%12+1)')
+curl -sf -X PUT localhost:18080/api/v1/departments/default-department/members/me/availabilities \
+  -H "Authorization: Bearer $MEMBER_TOKEN" -H 'content-type: application/json' \
+  -d "{\"year\":$Y,\"month\":$M,\"unavailableDates\":[{\"date\":\"$(printf '%04d-%02d-05' "$Y" "$M")\",\"isAllDay\":true},{\"date\":\"$(printf '%04d-%02d-12' "$Y" "$M")\",\"isAllDay\":false,\"startTime\":\"18:00\",\"endTime\":\"21:00\"}]}" >/dev/null
+full_then_half "/departments/default-department/members/me/availabilities" \
+  "http://127.0.0.1:18080/api/v1/departments/default-department/members/me/availabilities?year=$Y&month=$M" "$MEMBER_TOKEN"
+
 cat > /tmp/monservice-login.lua <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"email":"bench@example.org","password":"correct horse battery"}'

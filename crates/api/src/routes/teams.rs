@@ -8,7 +8,7 @@ use crate::routes::users::avatar_url;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use app::AppContext;
 use kernel::{DepartmentId, UserId};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use teams::Viewer;
 use teams::service::{
     DepartmentPatch, MemberPatch, NewDepartment, NewOrganization, OrganizationPatch,
@@ -356,17 +356,12 @@ pub async fn department(
     Ok(web::Json(d.into()))
 }
 
-/// `null` and absent differ: absent keeps the value, `null` clears it.
-fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DepartmentPatchIn {
     pub name: Option<String>,
     /// `null` removes it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::routes::users::double_option")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     pub availability_deadline_days: Option<i32>,

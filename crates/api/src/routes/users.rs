@@ -71,8 +71,11 @@ pub async fn me(ctx: web::Data<AppContext>, auth: AuthUser) -> web::Json<UserOut
     web::Json(UserOut::build(&ctx, &auth.user).await)
 }
 
-/// `null` and absent differ for `phone`: absent keeps it, `null` clears it.
-fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+/// `null` and absent differ (`phone`, a department's `description`): absent keeps the
+/// value, `null` clears it.
+pub(crate) fn double_option<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 

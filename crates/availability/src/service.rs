@@ -40,6 +40,17 @@ pub struct MemberMonth {
     pub blockouts: Vec<Blockout>,
 }
 
+impl MemberMonth {
+    /// Days with at least one blockout, whole or part.
+    pub fn unavailable_days(&self) -> usize {
+        self.blockouts
+            .iter()
+            .map(|b| b.date)
+            .collect::<HashSet<_>>()
+            .len()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AvailabilityError {
     #[error(transparent)]
@@ -280,5 +291,28 @@ impl<S: AvailabilityStore, T: TeamStore> Availability<S, T> {
 impl crate::answers::Answerer for teams::Member {
     fn user_id(&self) -> UserId {
         self.user_id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, NaiveTime};
+
+    #[test]
+    fn unavailable_days_count_each_date_once() {
+        let d = |day| NaiveDate::from_ymd_opt(2030, 1, day).unwrap();
+        let t = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+        let m = MemberMonth {
+            user: UserId::new(),
+            name: "A B".into(),
+            email: "a@b.fr".into(),
+            blockouts: vec![
+                Blockout::part(d(12), t(9), t(10)),
+                Blockout::all_day(d(3)),
+                Blockout::part(d(12), t(18), t(21)),
+            ],
+        };
+        assert_eq!(m.unavailable_days(), 2);
     }
 }

@@ -286,15 +286,11 @@ pub async fn overview(
         month: month.month(),
         members: rows
             .into_iter()
-            .map(|m| {
-                let mut days: Vec<_> = m.blockouts.iter().map(|b| b.date).collect();
-                days.dedup();
-                MemberMonthOut {
-                    member_id: m.user.to_string(),
-                    member_name: m.name,
-                    total_unavailable_days: days.len(),
-                    unavailable_dates: m.blockouts.iter().map(Into::into).collect(),
-                }
+            .map(|m| MemberMonthOut {
+                total_unavailable_days: m.unavailable_days(),
+                unavailable_dates: m.blockouts.iter().map(Into::into).collect(),
+                member_id: m.user.to_string(),
+                member_name: m.name,
             })
             .collect(),
     }))

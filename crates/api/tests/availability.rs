@@ -8,39 +8,9 @@ use testkit::{Signed, TestApp};
 
 async fn church_with_department(app: &TestApp) -> (Signed, String) {
     let admin = app.sign_up("admin@example.org").await;
-    let (s, _) = app
-        .call(
-            "POST",
-            "/api/v1/organizations",
-            Some(&admin.token),
-            Some(json!({"name": "Lyon"})),
-        )
-        .await;
-    assert_eq!(s, 201);
-    let (_, d) = app
-        .call(
-            "POST",
-            "/api/v1/departments",
-            Some(&admin.token),
-            Some(json!({"name": "Louange"})),
-        )
-        .await;
-    (admin, d["id"].as_str().unwrap().to_string())
-}
-
-async fn join(app: &TestApp, by: &Signed, dept: &str, email: &str, role: &str) -> Signed {
-    let (s, body) = app
-        .call(
-            "POST",
-            &format!("/api/v1/departments/{dept}/invitations"),
-            Some(&by.token),
-            Some(json!({"email": email, "role": role})),
-        )
-        .await;
-    assert_eq!(s, 201, "{body}");
-    let token = app.emailed_link_token("/invitations/").await;
-    app.sign_up_with(email, json!({"invitationToken": token}))
-        .await
+    app.create_church(&admin, "Lyon").await;
+    let dept = app.create_department(&admin, "Louange").await;
+    (admin, dept)
 }
 
 /// The first day of the month `n` months from now (0: this month).
@@ -61,7 +31,9 @@ fn q(first: NaiveDate) -> String {
 async fn a_member_enters_and_reads_a_month_through_default_department() {
     let app = TestApp::spawn().await;
     let (admin, dept) = church_with_department(&app).await;
-    let member = join(&app, &admin, &dept, "marie@example.org", "member").await;
+    let member = app
+        .join_department(&admin, &dept, "marie@example.org", "member")
+        .await;
     let m = month_from_now(3);
     let body = json!({"year": m.year(), "month": m.month(), "unavailableDates": [
         {"date": ymd(m, 12), "isAllDay": false, "startTime": "18:00", "endTime": "21:00"},
@@ -225,9 +197,15 @@ async fn a_member_enters_and_reads_a_month_through_default_department() {
 async fn after_the_deadline_members_are_refused_and_leaders_are_not() {
     let app = TestApp::spawn().await;
     let (admin, dept) = church_with_department(&app).await;
-    let leader = join(&app, &admin, &dept, "leader@example.org", "leader").await;
-    let member = join(&app, &leader, &dept, "member@example.org", "member").await;
-    let guest = join(&app, &leader, &dept, "guest@example.org", "guest").await;
+    let leader = app
+        .join_department(&admin, &dept, "leader@example.org", "leader")
+        .await;
+    let member = app
+        .join_department(&leader, &dept, "member@example.org", "member")
+        .await;
+    let guest = app
+        .join_department(&leader, &dept, "guest@example.org", "guest")
+        .await;
     // This month's deadline (7 days before its first day) has passed.
     let now = month_from_now(0);
     let entry = |m: NaiveDate| {

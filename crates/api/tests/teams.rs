@@ -5,48 +5,6 @@
 use serde_json::{Value, json};
 use testkit::{Signed, TestApp};
 
-async fn church(app: &TestApp, admin: &Signed, name: &str) -> Value {
-    let (s, org) = app
-        .call(
-            "POST",
-            "/api/v1/organizations",
-            Some(&admin.token),
-            Some(json!({ "name": name })),
-        )
-        .await;
-    assert_eq!(s, 201, "{org}");
-    org
-}
-
-async fn department(app: &TestApp, admin: &Signed, name: &str) -> String {
-    let (s, d) = app
-        .call(
-            "POST",
-            "/api/v1/departments",
-            Some(&admin.token),
-            Some(json!({ "name": name })),
-        )
-        .await;
-    assert_eq!(s, 201, "{d}");
-    d["id"].as_str().unwrap().to_string()
-}
-
-/// Invites `email` to `dept` as `role`, registers them with the emailed token.
-async fn join(app: &TestApp, by: &Signed, dept: &str, email: &str, role: &str) -> Signed {
-    let (s, inv) = app
-        .call(
-            "POST",
-            &format!("/api/v1/departments/{dept}/invitations"),
-            Some(&by.token),
-            Some(json!({ "email": email, "role": role })),
-        )
-        .await;
-    assert_eq!(s, 201, "{inv}");
-    let token = app.emailed_link_token("/invitations/").await;
-    app.sign_up_with(email, json!({ "invitationToken": token }))
-        .await
-}
-
 fn code(body: &Value) -> &str {
     body["code"].as_str().unwrap_or_default()
 }
@@ -65,7 +23,9 @@ async fn a_church_is_created_by_its_first_administrator() {
         .await;
     assert_eq!(s, 404, "{body}");
 
-    let org = church(&app, &alice, "Église Évangélique de Lyon").await;
+    let org = app
+        .create_church(&alice, "Église Évangélique de Lyon")
+        .await;
     assert_eq!(org["slug"], "eglise-evangelique-de-lyon");
     assert_eq!(org["timezone"], "Europe/Paris");
     let (_, me) = app
@@ -141,7 +101,7 @@ async fn a_church_is_created_by_its_first_administrator() {
 async fn departments_are_created_updated_archived_and_deleted() {
     let app = TestApp::spawn().await;
     let admin = app.sign_up("admin@example.org").await;
-    church(&app, &admin, "Lyon").await;
+    app.create_church(&admin, "Lyon").await;
     let (s, d) = app
         .call(
             "POST",
@@ -189,7 +149,7 @@ async fn departments_are_created_updated_archived_and_deleted() {
     assert_eq!(d["availabilityDeadlineDays"], 10);
     assert_eq!(d["description"], Value::Null);
 
-    let sono = department(&app, &admin, "Sono").await;
+    let sono = app.create_department(&admin, "Sono").await;
     let (_, list) = app
         .call("GET", "/api/v1/departments", Some(&admin.token), None)
         .await;
@@ -258,7 +218,8 @@ async fn departments_are_created_updated_archived_and_deleted() {
     assert_eq!(s, 200);
 
     // A department with a member has history: archive, not delete.
-    join(&app, &admin, &id, "m@example.org", "member").await;
+    app.join_department(&admin, &id, "m@example.org", "member")
+        .await;
     let (s, body) = app
         .call(
             "DELETE",
@@ -301,8 +262,8 @@ async fn departments_are_created_updated_archived_and_deleted() {
 async fn an_invitation_goes_out_by_email_and_is_accepted_once() {
     let app = TestApp::spawn().await;
     let admin = app.sign_up("admin@example.org").await;
-    church(&app, &admin, "Lyon").await;
-    let dept = department(&app, &admin, "Accueil").await;
+    app.create_church(&admin, "Lyon").await;
+    let dept = app.create_department(&admin, "Accueil").await;
 
     let (s, inv) = app
         .call(
@@ -425,32 +386,11 @@ async fn an_invitation_goes_out_by_email_and_is_accepted_once() {
 async fn invitations_are_resent_cancelled_expire_and_are_accepted_signed_in() {
     let app = TestApp::spawn().await;
     let admin = app.sign_up("admin@example.org").await;
-    church(&app, &admin, "Lyon").await;
-    let dept = department(&app, &admin, "Sono").await;
+    app.create_church(&admin, "Lyon").await;
+    let dept = app.create_department(&admin, "Sono").await;
     let carol = app.sign_up("carol@example.org").await;
-    let invite = |email: &'static str| {
-        let app = &app;
-        let admin = &admin;
-        let dept = dept.clone();
-        async move {
-            let (s, inv) = app
-                .call(
-                    "POST",
-                    &format!("/api/v1/departments/{dept}/invitations"),
-                    Some(&admin.token),
-                    Some(json!({ "email": email })),
-                )
-                .await;
-            assert_eq!(s, 201, "{inv}");
-            (
-                inv["id"].as_str().unwrap().to_string(),
-                app.emailed_link_token("/invitations/").await,
-            )
-        }
-    };
-
     // Twice the same address → 409; resend gives a new link and kills the old one.
-    let (id, first) = invite("carol@example.org").await;
+    let (id, first) = app.invite(&admin, &dept, "carol@example.org", None).await;
     let (s, body) = app
         .call(
             "POST",
@@ -500,7 +440,7 @@ async fn invitations_are_resent_cancelled_expire_and_are_accepted_signed_in() {
     assert_eq!(m["role"], "member");
 
     // Cancelled → 410 with its own code; cancelling twice → 404.
-    let (id, tok) = invite("erin@example.org").await;
+    let (id, tok) = app.invite(&admin, &dept, "erin@example.org", None).await;
     let (s, _) = app
         .call(
             "DELETE",
@@ -525,7 +465,7 @@ async fn invitations_are_resent_cancelled_expire_and_are_accepted_signed_in() {
     assert_eq!(s, 404);
 
     // Expired: refused at once, and marked by the daily job.
-    let (_, tok) = invite("fred@example.org").await;
+    let (_, tok) = app.invite(&admin, &dept, "fred@example.org", None).await;
     use sea_orm::ConnectionTrait;
     app.ctx
         .db
@@ -577,8 +517,8 @@ async fn invitations_are_resent_cancelled_expire_and_are_accepted_signed_in() {
 
     // Someone of another church cannot join this one.
     let gina = app.sign_up("gina@example.org").await;
-    church(&app, &gina, "Marseille").await;
-    let (_, tok) = invite("gina@example.org").await;
+    app.create_church(&gina, "Marseille").await;
+    let (_, tok) = app.invite(&admin, &dept, "gina@example.org", None).await;
     let (s, body) = app
         .call(
             "POST",
@@ -594,11 +534,17 @@ async fn invitations_are_resent_cancelled_expire_and_are_accepted_signed_in() {
 async fn roles_and_skills_follow_the_permission_matrix() {
     let app = TestApp::spawn().await;
     let admin = app.sign_up("admin@example.org").await;
-    church(&app, &admin, "Lyon").await;
-    let dept = department(&app, &admin, "Louange").await;
-    let leader = join(&app, &admin, &dept, "leader@example.org", "leader").await;
-    let member = join(&app, &leader, &dept, "member@example.org", "member").await;
-    let guest = join(&app, &leader, &dept, "guest@example.org", "guest").await;
+    app.create_church(&admin, "Lyon").await;
+    let dept = app.create_department(&admin, "Louange").await;
+    let leader = app
+        .join_department(&admin, &dept, "leader@example.org", "leader")
+        .await;
+    let member = app
+        .join_department(&leader, &dept, "member@example.org", "member")
+        .await;
+    let guest = app
+        .join_department(&leader, &dept, "guest@example.org", "guest")
+        .await;
     let (_, me) = app
         .call("GET", "/api/v1/users/me", Some(&leader.token), None)
         .await;
@@ -867,9 +813,11 @@ async fn roles_and_skills_follow_the_permission_matrix() {
 async fn the_data_export_lists_memberships_and_invitations() {
     let app = TestApp::spawn().await;
     let admin = app.sign_up("admin@example.org").await;
-    church(&app, &admin, "Lyon").await;
-    let dept = department(&app, &admin, "Accueil").await;
-    let bob = join(&app, &admin, &dept, "bob@example.org", "member").await;
+    app.create_church(&admin, "Lyon").await;
+    let dept = app.create_department(&admin, "Accueil").await;
+    let bob = app
+        .join_department(&admin, &dept, "bob@example.org", "member")
+        .await;
     let (s, export) = app
         .call(
             "GET",

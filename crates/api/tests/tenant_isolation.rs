@@ -18,50 +18,17 @@ struct Church {
 
 async fn build(app: &TestApp, tag: &str, invitee: &str) -> Church {
     let admin = app.sign_up(&format!("admin-{tag}@example.org")).await;
-    let (s, _) = app
-        .call(
-            "POST",
-            "/api/v1/organizations",
-            Some(&admin.token),
-            Some(json!({ "name": format!("Church {tag}") })),
-        )
-        .await;
-    assert_eq!(s, 201);
-    let (_, d) = app
-        .call(
-            "POST",
-            "/api/v1/departments",
-            Some(&admin.token),
-            Some(json!({"name": "Louange"})),
-        )
-        .await;
-    let dept = d["id"].as_str().unwrap().to_string();
-    let invite = |email: String| {
-        let (app, admin, dept) = (app, &admin, dept.clone());
-        async move {
-            let (s, inv) = app
-                .call(
-                    "POST",
-                    &format!("/api/v1/departments/{dept}/invitations"),
-                    Some(&admin.token),
-                    Some(json!({ "email": email })),
-                )
-                .await;
-            assert_eq!(s, 201, "{inv}");
-            (
-                inv["id"].as_str().unwrap().to_string(),
-                app.emailed_link_token("/invitations/").await,
-            )
-        }
-    };
-    let (_, t) = invite(format!("member-{tag}@example.org")).await;
+    app.create_church(&admin, &format!("Church {tag}")).await;
+    let dept = app.create_department(&admin, "Louange").await;
     let member = app
-        .sign_up_with(
+        .join_department(
+            &admin,
+            &dept,
             &format!("member-{tag}@example.org"),
-            json!({ "invitationToken": t }),
+            "member",
         )
         .await;
-    let (invitation, token) = invite(invitee.to_string()).await;
+    let (invitation, token) = app.invite(&admin, &dept, invitee, None).await;
     Church {
         admin,
         member,

@@ -489,6 +489,75 @@ impl TestApp {
         }
     }
 
+    /// `admin` creates a church called `name` and becomes its administrator; its JSON.
+    pub async fn create_church(&self, admin: &Signed, name: &str) -> serde_json::Value {
+        let (status, org) = self
+            .call(
+                "POST",
+                "/api/v1/organizations",
+                Some(&admin.token),
+                Some(serde_json::json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(status, 201, "create church {name}: {org}");
+        org
+    }
+
+    /// `admin` creates a department; its id.
+    pub async fn create_department(&self, admin: &Signed, name: &str) -> String {
+        let (status, d) = self
+            .call(
+                "POST",
+                "/api/v1/departments",
+                Some(&admin.token),
+                Some(serde_json::json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(status, 201, "create department {name}: {d}");
+        d["id"].as_str().unwrap().to_string()
+    }
+
+    /// `by` invites `email` to `dept` (role `member` when `None`); the invitation's id and
+    /// the token of the emailed link (the worker delivers it).
+    pub async fn invite(
+        &self,
+        by: &Signed,
+        dept: &str,
+        email: &str,
+        role: Option<&str>,
+    ) -> (String, String) {
+        let mut body = serde_json::json!({ "email": email });
+        if let Some(r) = role {
+            body["role"] = r.into();
+        }
+        let (status, inv) = self
+            .call(
+                "POST",
+                &format!("/api/v1/departments/{dept}/invitations"),
+                Some(&by.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 201, "invite {email}: {inv}");
+        (
+            inv["id"].as_str().unwrap().to_string(),
+            self.emailed_link_token("/invitations/").await,
+        )
+    }
+
+    /// `by` invites `email` to `dept` as `role`, and the invitee registers with the token.
+    pub async fn join_department(
+        &self,
+        by: &Signed,
+        dept: &str,
+        email: &str,
+        role: &str,
+    ) -> Signed {
+        let (_, token) = self.invite(by, dept, email, Some(role)).await;
+        self.sign_up_with(email, serde_json::json!({ "invitationToken": token }))
+            .await
+    }
+
     /// Runs the worker, then returns the last path segment (or `token=` value) of the most
     /// recent delivered link containing `marker` (e.g. `/invitations/`).
     pub async fn emailed_link_token(&self, marker: &str) -> String {

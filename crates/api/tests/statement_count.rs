@@ -2,39 +2,22 @@
 //! (never one per row). Alone in its test binary: the statement counter is process-wide.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
-use serde_json::json;
+use sea_orm::ConnectionTrait;
 use testkit::TestApp;
 
 /// Adds `n` members to the department straight in the database (the setup, not the subject).
 async fn add_members(app: &TestApp, org: &str, dept: &str, from: usize, n: usize) {
     let conn = &app.ctx.db.conn;
     let backend = conn.get_database_backend();
-    let sql = |s: &str| match backend {
-        DbBackend::Postgres => {
-            let mut out = String::new();
-            let mut i = 0;
-            for c in s.chars() {
-                if c == '?' {
-                    i += 1;
-                    out.push_str(&format!("${i}"));
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
-        _ => s.to_string(),
-    };
     let uuid = |s: &str| s.parse::<uuid::Uuid>().unwrap();
     for k in from..from + n {
         let id = uuid::Uuid::now_v7();
-        conn.execute_raw(Statement::from_sql_and_values(
+        conn.execute_raw(store_sea::jobs::stmt(
             backend,
-            sql("INSERT INTO users (id, email, first_name, last_name, locale, avatar_key, \
+            "INSERT INTO users (id, email, first_name, last_name, locale, avatar_key, \
                  is_email_verified, is_active, organization_id, role, notification_prefs, \
-                 created_at, updated_at) VALUES (?, ?, ?, ?, 'fr', ?, ?, ?, ?, 'member', '{}', 0, 0)"),
-            [
+                 created_at, updated_at) VALUES (?, ?, ?, ?, 'fr', ?, ?, ?, ?, 'member', '{}', 0, 0)",
+            vec![
                 id.into(),
                 format!("m{k}@example.org").into(),
                 format!("First{k}").into(),
@@ -48,11 +31,11 @@ async fn add_members(app: &TestApp, org: &str, dept: &str, from: usize, n: usize
         ))
         .await
         .unwrap();
-        conn.execute_raw(Statement::from_sql_and_values(
+        conn.execute_raw(store_sea::jobs::stmt(
             backend,
-            sql("INSERT INTO department_members (department_id, user_id, organization_id, role, \
-                 skills, status, joined_at, updated_at) VALUES (?, ?, ?, 'member', ?, 'active', 0, 0)"),
-            [
+            "INSERT INTO department_members (department_id, user_id, organization_id, role, \
+                 skills, status, joined_at, updated_at) VALUES (?, ?, ?, 'member', ?, 'active', 0, 0)",
+            vec![
                 uuid(dept).into(),
                 id.into(),
                 uuid(org).into(),
@@ -77,24 +60,9 @@ async fn statements(app: &TestApp, path: &str, token: &str) -> (u64, usize) {
 async fn list_endpoints_run_a_fixed_number_of_statements() {
     let app = TestApp::spawn().await;
     let admin = app.sign_up("admin@example.org").await;
-    let (_, org) = app
-        .call(
-            "POST",
-            "/api/v1/organizations",
-            Some(&admin.token),
-            Some(json!({"name": "Lyon"})),
-        )
-        .await;
+    let org = app.create_church(&admin, "Lyon").await;
     let org = org["id"].as_str().unwrap().to_string();
-    let (_, d) = app
-        .call(
-            "POST",
-            "/api/v1/departments",
-            Some(&admin.token),
-            Some(json!({"name": "Louange"})),
-        )
-        .await;
-    let dept = d["id"].as_str().unwrap().to_string();
+    let dept = app.create_department(&admin, "Louange").await;
     let members = format!("/api/v1/departments/{dept}/members");
     let paths = [
         members.as_str(),

@@ -162,8 +162,8 @@ pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
 }
 
 /// Builds a statement from SQL written with `?` placeholders, numbering them `$1, $2…` for
-/// PostgreSQL. The queue's SQL contains no other `?`.
-pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+/// PostgreSQL. The SQL must contain no other `?`. Public for tests that write rows by hand.
+pub fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = if backend == DbBackend::Postgres {
         let mut out = String::with_capacity(sql.len() + 8);
         let mut n = 0;

@@ -271,6 +271,45 @@ async fn after_the_deadline_members_are_refused_and_leaders_are_not() {
         )
         .await;
     assert_eq!(got["unavailableDates"][0]["date"], ymd(now, 20));
+    // Unknown member, malformed member id, wrong types: each a clear 4xx.
+    let ghost = uuid::Uuid::now_v7();
+    let (s, body) = app
+        .call(
+            "PUT",
+            &format!("/api/v1/departments/{dept}/members/{ghost}/availabilities"),
+            Some(&leader.token),
+            Some(entry(now)),
+        )
+        .await;
+    assert_eq!(s, 404, "{body}");
+    let (s, _) = app
+        .call(
+            "PUT",
+            &format!("/api/v1/departments/{dept}/members/not-a-uuid/availabilities"),
+            Some(&leader.token),
+            Some(entry(now)),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, body) = app
+        .call(
+            "PUT",
+            &format!("/api/v1/departments/{dept}/members/me/availabilities"),
+            Some(&leader.token),
+            Some(json!({"year": "next", "month": 1, "unavailableDates": []})),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    let (s, _) = app
+        .call(
+            "GET",
+            &format!("/departments/{dept}/availabilities/deadline?year=x&month=1"),
+            Some(&leader.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 400);
+
     // A member cannot enter someone else's; guests do not enter blockouts.
     let (s, _) = app
         .call(

@@ -83,6 +83,8 @@ impl<S: AvailabilityStore, T: TeamStore> Availability<S, T> {
     }
 
     /// The department, after the policy allowed `action`, with the church's id and zone.
+    /// Callers then read the department's rows from the stores with that church id, without
+    /// asking the teams service (and the database) for the department again.
     async fn department(
         &self,
         viewer: &Viewer,
@@ -211,7 +213,8 @@ impl<S: AvailabilityStore, T: TeamStore> Availability<S, T> {
             .await?;
         let found = self
             .teams
-            .members(viewer, dept)
+            .store
+            .members(org, dept)
             .await?
             .into_iter()
             .find(|m| m.user_id == member)
@@ -240,7 +243,7 @@ impl<S: AvailabilityStore, T: TeamStore> Availability<S, T> {
         let (org, view, _) = self
             .department(viewer, DeptRef::Id(dept), Action::ManageAvailability)
             .await?;
-        let members = self.teams.members(viewer, dept).await?;
+        let members = self.teams.store.members(org, dept).await?;
         let mut by_user: HashMap<UserId, Vec<Blockout>> = HashMap::new();
         for (user, b) in self.store.department_month(org, dept, month).await? {
             by_user.entry(user).or_default().push(b);
@@ -270,7 +273,8 @@ impl<S: AvailabilityStore, T: TeamStore> Availability<S, T> {
             .await?;
         let members: Vec<teams::Member> = self
             .teams
-            .members(viewer, dept)
+            .store
+            .members(org, dept)
             .await?
             .into_iter()
             .filter(|m| m.role != teams::DeptRole::Guest)

@@ -17,6 +17,9 @@ mod m20261124_000001_jobs;
 mod m20261124_000002_accounts;
 mod m20261124_000003_teams;
 mod m20261125_000004_availability;
+mod m20261125_000005_outbox;
+mod m20261125_000006_services;
+mod m20261125_000007_rota;
 
 pub struct Migrator;
 
@@ -28,6 +31,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_accounts::Migration),
             Box::new(m20261124_000003_teams::Migration),
             Box::new(m20261125_000004_availability::Migration),
+            Box::new(m20261125_000005_outbox::Migration),
+            Box::new(m20261125_000006_services::Migration),
+            Box::new(m20261125_000007_rota::Migration),
         ]
     }
 }

@@ -57,21 +57,45 @@ define_id!(
     /// A church: the tenant. Every tenant-owned row carries one.
     OrganizationId
 );
+
 define_id!(
     /// A person with an account.
     UserId
 );
+
 define_id!(
     /// A job in the worker's durable queue.
     JobId
 );
+
 define_id!(
     /// A department (team) of a church: worship, sound, welcome…
     DepartmentId
 );
+
 define_id!(
     /// An invitation to join a department.
     InvitationId
+);
+
+define_id!(
+    /// A dated service of a department (Sunday worship, a rehearsal…).
+    ServiceId
+);
+
+define_id!(
+    /// A recurring series of services (an RRULE and a template).
+    SeriesId
+);
+
+define_id!(
+    /// A department's rota for one month.
+    PlanningId
+);
+
+define_id!(
+    /// One member in one role at one service of a rota.
+    AssignmentId
 );
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! * [`clock`] — the [`Clock`] port, so domain rules about "now" are testable;
 //! * [`error`] — field-level validation errors, shared by every domain and rendered by the API
 //!   as the `errors[]` member of a problem document;
+//! * [`event`] — domain events, recorded in the outbox with the change that caused them;
 //! * [`mail`] and [`blob`] — outbound ports used by several domains (accounts, invitations,
 //!   notifications; avatars, photos). Their adapters live in the `mail` and `blobs` crates.
 //!
@@ -16,12 +17,17 @@ extern crate self as kernel;
 pub mod blob;
 pub mod clock;
 pub mod error;
+pub mod event;
 pub mod id;
 pub mod mail;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{FieldError, ValidationErrors};
-pub use id::{DepartmentId, InvitationId, JobId, OrganizationId, UserId};
+pub use event::DomainEvent;
+pub use id::{
+    AssignmentId, DepartmentId, InvitationId, JobId, OrganizationId, PlanningId, SeriesId,
+    ServiceId, UserId,
+};
 
 #[doc(hidden)]
 pub mod __private {

@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod availability;
 pub mod db;
 pub mod jobs;
+pub mod outbox;
 mod sql;
 pub mod teams;
 

@@ -33,6 +33,9 @@ async fn fill(db: &store_sea::Db) {
     const S: &str = "'0194f0a6-1c1e-7cc3-a3a5-000000000003'";
     const D: &str = "'0194f0a6-1c1e-7cc3-a3a5-000000000004'";
     const I: &str = "'0194f0a6-1c1e-7cc3-a3a5-000000000005'";
+    const SS: &str = "'0194f0a6-1c1e-7cc3-a3a5-000000000008'";
+    const SV: &str = "'0194f0a6-1c1e-7cc3-a3a5-000000000009'";
+    const P: &str = "'0194f0a6-1c1e-7cc3-a3a5-00000000000a'";
     let rows: Vec<(&str, String)> = vec![
         ("jobs", "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
              VALUES ('0194f0a6-1c1e-7cc3-a3a5-6f1b2c3d4e5f', 'noop', '{}', 'pending', 0, 3, 0, 0, 0)".into()),
@@ -61,6 +64,21 @@ async fn fill(db: &store_sea::Db) {
              VALUES ('0194f0a6-1c1e-7cc3-a3a5-000000000006', {O}, {U}, '2030-01-10', NULL, NULL, 'x', 0)")),
         ("availability_answers", format!("INSERT INTO availability_answers (organization_id, user_id, \
              month, answered_at) VALUES ({O}, {U}, '2030-01', 0)")),
+        ("outbox_events", format!("INSERT INTO outbox_events (id, organization_id, kind, payload, \
+             occurred_at) VALUES ('0194f0a6-1c1e-7cc3-a3a5-000000000007', {O}, 'x', '{{}}', 0)")),
+        ("service_series", format!("INSERT INTO service_series (id, organization_id, department_id, rrule, \
+             dtstart, name, start_time, end_time, created_at, updated_at) \
+             VALUES ({SS}, {O}, {D}, 'FREQ=WEEKLY;COUNT=2', '2030-01-06', 'Culte', '10:00:00', '12:00:00', 0, 0)")),
+        ("services", format!("INSERT INTO services (id, organization_id, department_id, series_id, name, \
+             date, start_time, end_time, created_at, updated_at) \
+             VALUES ({SV}, {O}, {D}, {SS}, 'Culte', '2030-01-06', '10:00:00', '12:00:00', 0, 0)")),
+        ("plannings", format!("INSERT INTO plannings (id, organization_id, department_id, month, \
+             created_at, updated_at) VALUES ({P}, {O}, {D}, '2030-01', 0, 0)")),
+        ("assignments", format!("INSERT INTO assignments (id, organization_id, planning_id, service_id, \
+             user_id, role, created_at, updated_at) \
+             VALUES ('0194f0a6-1c1e-7cc3-a3a5-00000000000b', {O}, {P}, {SV}, {U}, 'bass', 0, 0)")),
+        ("calendar_feeds", format!("INSERT INTO calendar_feeds (user_id, organization_id, token_hash, \
+             created_at) VALUES ({U}, {O}, 'h4', 0)")),
     ];
     for (table, sql) in rows {
         if has_table(db, table).await {

@@ -66,6 +66,14 @@ pub enum Action {
     /// See everyone's blockouts and who has not answered; enter blockouts for a member at
     /// any time.
     ManageAvailability,
+    /// See the department's services and its published rotas (and one's own assignments).
+    ViewServices,
+    /// Create, edit and delete services and recurring series.
+    ManageServices,
+    /// See a rota that is not published yet (draft or generated) and its explanations.
+    ViewDraftRota,
+    /// Generate, edit, publish, unpublish and archive the rota; export it.
+    ManageRota,
 }
 
 /// Refused: the sentence is the API's `detail`.
@@ -89,7 +97,8 @@ pub fn can(actor: Actor, action: Action) -> bool {
         // Guests do not serve, so they have nothing to block out.
         EditOwnAvailability => matches!(role, Some(Leader | Member)),
         ManageAvailability => admin || leader,
-        ViewDepartment | ListMembers => admin || in_dept,
+        ViewDepartment | ListMembers | ViewServices => admin || in_dept,
+        ManageServices | ViewDraftRota | ManageRota => admin || leader,
         UpdateDepartment | ChangeMemberSkills | RemoveMember | ManageInvitations => admin || leader,
         // Leaders run their team but only the administrator appoints leaders.
         ChangeMemberRole { to: Leader } => admin,
@@ -111,9 +120,10 @@ pub fn authorize(actor: Actor, action: Action) -> Result<(), Forbidden> {
             to: DeptRole::Leader,
         } => "Only the church's administrator appoints leaders.",
         Action::EditOwnAvailability => "Only the department's members and leaders enter blockouts.",
-        Action::ViewDepartment | Action::ListMembers | Action::LeaveDepartment => {
-            "You are not a member of this department."
-        }
+        Action::ViewDepartment
+        | Action::ListMembers
+        | Action::LeaveDepartment
+        | Action::ViewServices => "You are not a member of this department.",
         _ => "Only this department's leaders or the church's administrator can do this.",
     }))
 }
@@ -173,6 +183,10 @@ mod tests {
         (ManageInvitations, [true, true, false, false, false]),
         (EditOwnAvailability, [false, true, true, false, false]),
         (ManageAvailability, [true, true, false, false, false]),
+        (ViewServices, [true, true, true, true, false]),
+        (ManageServices, [true, true, false, false, false]),
+        (ViewDraftRota, [true, true, false, false, false]),
+        (ManageRota, [true, true, false, false, false]),
     ];
 
     #[test]

@@ -99,6 +99,8 @@ pub const UNPREFIXED_RESOURCES: &[&str] = &[
     "services",
     "calendar",
     "ws",
+    "me",
+    "jobs",
 ];
 
 /// The one rewrite: `/users/me` → `{prefix}/users/me` (query string kept), for the resources

@@ -60,6 +60,13 @@ pub struct Problem {
     /// Field errors, for validation failures.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
+    /// The hard rules an assignment breaks (rota edits refused with 409).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub rules: Option<serde_json::Value>,
+    /// The resource's current version, when a write was refused for a stale one.
+    #[serde(rename = "currentVersion", skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i32>,
 }
 
 /// An error an endpoint answers with.
@@ -80,6 +87,19 @@ pub enum ApiError {
     /// 409 with a code more precise than `conflict`.
     #[error("{detail}")]
     ConflictWith { code: &'static str, detail: String },
+    /// 409: a rota edit breaks hard rules, listed in `rules`.
+    #[error("{detail}")]
+    RulesBroken {
+        code: &'static str,
+        detail: String,
+        rules: serde_json::Value,
+    },
+    /// 409 `stale_version`: the resource changed since the caller read it.
+    #[error("{detail}")]
+    Stale { detail: String, current: i32 },
+    /// 428: a write that must say which version it read did not.
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("{0}")]
     Gone(String),
     /// 410 with a code more precise than `gone`.
@@ -107,7 +127,11 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
-            ApiError::ConflictWith { code, .. } | ApiError::GoneWith { code, .. } => code,
+            ApiError::ConflictWith { code, .. }
+            | ApiError::GoneWith { code, .. }
+            | ApiError::RulesBroken { code, .. } => code,
+            ApiError::Stale { .. } => "stale_version",
+            ApiError::PreconditionRequired(_) => "version_required",
             ApiError::Gone(_) => "gone",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -120,6 +144,8 @@ impl ApiError {
     fn detail(&self) -> String {
         match self {
             ApiError::BadRequest { detail, .. }
+            | ApiError::RulesBroken { detail, .. }
+            | ApiError::Stale { detail, .. }
             | ApiError::ConflictWith { detail, .. }
             | ApiError::GoneWith { detail, .. } => detail.clone(),
             ApiError::Validation(_) => "One or more fields are invalid.".into(),
@@ -127,6 +153,7 @@ impl ApiError {
             | ApiError::Forbidden(d)
             | ApiError::NotFound(d)
             | ApiError::Conflict(d)
+            | ApiError::PreconditionRequired(d)
             | ApiError::Gone(d)
             | ApiError::PayloadTooLarge(d)
             | ApiError::UnsupportedMediaType(d)
@@ -181,6 +208,8 @@ pub fn problem_for_status(status: StatusCode, detail: Option<String>) -> Problem
         detail: detail.unwrap_or_else(|| default_detail.to_string()),
         code: code.to_string(),
         errors: Vec::new(),
+        rules: None,
+        current_version: None,
     }
 }
 
@@ -201,7 +230,11 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::ConflictWith { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict(_)
+            | ApiError::ConflictWith { .. }
+            | ApiError::RulesBroken { .. }
+            | ApiError::Stale { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::Gone(_) | ApiError::GoneWith { .. } => StatusCode::GONE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -221,8 +254,13 @@ impl ResponseError for ApiError {
         let mut p = problem_for_status(status, Some(self.detail()));
         p.code = self.code().to_string();
         p.type_uri = format!("https://monservice.app/problems/{}", p.code);
-        if let ApiError::Validation(errs) = self {
-            p.errors = errs.iter().cloned().map(FieldProblem::from).collect();
+        match self {
+            ApiError::Validation(errs) => {
+                p.errors = errs.iter().cloned().map(FieldProblem::from).collect();
+            }
+            ApiError::RulesBroken { rules, .. } => p.rules = Some(rules.clone()),
+            ApiError::Stale { current, .. } => p.current_version = Some(*current),
+            _ => {}
         }
         let mut res = problem_response(status, &p);
         if let ApiError::TooManyRequests { retry_after_secs } = self
@@ -289,6 +327,25 @@ impl From<teams::TeamError> for ApiError {
             teams::TeamError::Conflict { code, detail } => ApiError::ConflictWith { code, detail },
             teams::TeamError::Gone { code, detail } => ApiError::GoneWith { code, detail },
             teams::TeamError::Store(s) => accounts::AccountError::Store(s).into(),
+        }
+    }
+}
+
+impl From<rota::RotaError> for ApiError {
+    fn from(e: rota::RotaError) -> Self {
+        let detail = e.to_string();
+        match e {
+            rota::RotaError::Team(t) => t.into(),
+            rota::RotaError::Invalid(errs) => ApiError::Validation(errs.0),
+            rota::RotaError::NotFound(d) => ApiError::NotFound(d.into()),
+            rota::RotaError::Conflict { code, detail } => ApiError::ConflictWith { code, detail },
+            rota::RotaError::RuleBroken(rules) => ApiError::RulesBroken {
+                code: rules.first().map(|r| r.code()).unwrap_or("rule_broken"),
+                detail,
+                rules: serde_json::to_value(&rules).unwrap_or_default(),
+            },
+            rota::RotaError::Stale { current } => ApiError::Stale { detail, current },
+            rota::RotaError::Store(s) => accounts::AccountError::Store(s).into(),
         }
     }
 }

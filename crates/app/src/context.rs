@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 use store_sea::{
-    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAvailability, SeaTeams, StoreError,
+    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAvailability, SeaRota, SeaTeams, StoreError,
 };
 
 /// The accounts service as wired in production and tests.
@@ -20,6 +20,9 @@ pub type TeamsService = teams::Teams<SeaTeams>;
 
 /// The availability service as wired in production and tests.
 pub type AvailabilityService = availability::Availability<SeaAvailability, SeaTeams>;
+
+/// The rota service as wired in production and tests.
+pub type RotaService = rota::Rota<SeaRota, SeaAvailability, SeaTeams>;
 
 /// How long an invitation link stays valid.
 pub const INVITATION_TTL_DAYS: i64 = 7;
@@ -48,6 +51,7 @@ pub struct AppContext {
     pub accounts: AccountsService,
     pub teams: TeamsService,
     pub availability: AvailabilityService,
+    pub rota: RotaService,
     /// Google sign-in, when `FEATURE_OAUTH_GOOGLE` is on and `GOOGLE_CLIENT_ID` is set.
     pub google: Option<oidc::GoogleOidc>,
 }
@@ -162,6 +166,11 @@ impl AppContext {
                 SeaAvailability::new(db.conn.clone()),
                 teams.clone(),
             ),
+            rota: rota::Rota::new(
+                SeaRota::new(db.conn.clone()),
+                SeaAvailability::new(db.conn.clone()),
+                teams.clone(),
+            ),
             teams,
             jobs: JobStore::new(db.conn.clone()),
             db,
@@ -199,6 +208,11 @@ impl AppContext {
                     self.teams.cfg.clone(),
                 );
                 ctx.availability = availability::Availability::new(
+                    SeaAvailability::new(db.conn.clone()),
+                    ctx.teams.clone(),
+                );
+                ctx.rota = rota::Rota::new(
+                    SeaRota::new(db.conn.clone()),
                     SeaAvailability::new(db.conn.clone()),
                     ctx.teams.clone(),
                 );

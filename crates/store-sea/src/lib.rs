@@ -15,6 +15,7 @@ pub mod availability;
 pub mod db;
 pub mod jobs;
 pub mod outbox;
+pub mod rota;
 mod sql;
 pub mod teams;
 
@@ -22,6 +23,7 @@ pub use accounts::SeaAccounts;
 pub use availability::SeaAvailability;
 pub use db::{Backend, Db, DbConfig, statements_sent};
 pub use jobs::{ClaimedJob, JobCounts, JobRow, JobStatus, JobStore, NewJob};
+pub use rota::SeaRota;
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 pub use teams::SeaTeams;
 

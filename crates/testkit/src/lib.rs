@@ -443,8 +443,23 @@ impl TestApp {
         token: Option<&str>,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
+        self.call_with_headers(method, path, token, body, &[]).await
+    }
+
+    /// [`TestApp::call`] with extra request headers (`If-Match`…).
+    pub async fn call_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut r = self.client.request(method, self.url(path));
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
         if let Some(t) = token {
             r = r.bearer_auth(t);
         }

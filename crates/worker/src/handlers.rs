@@ -64,3 +64,26 @@ pub(crate) async fn expire_invitations(ctx: AppContext, _job: ClaimedJob) -> Res
     tracing::info!(expired = n, "invitations past their expiry marked");
     Ok(())
 }
+
+/// Generates a rota (payload: `rota::service::GenerateJob`).
+pub(crate) async fn generate_rota(ctx: AppContext, job: ClaimedJob) -> Result<(), JobError> {
+    let payload: rota::service::GenerateJob = serde_json::from_value(job.payload)
+        .map_err(|e| JobError::Permanent(format!("malformed generation payload: {e}")))?;
+    let started = std::time::Instant::now();
+    match ctx.rota.run_generation(&payload, ctx.clock.now()).await {
+        Ok(p) => {
+            tracing::info!(
+                planning = %p.id,
+                filled = p.filled_slots,
+                required = p.required_slots,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "rota generated"
+            );
+            Ok(())
+        }
+        Err(rota::RotaError::Store(accounts::StoreError::Unavailable(m))) => {
+            Err(JobError::Retry(m))
+        }
+        Err(e) => Err(JobError::Permanent(e.to_string())),
+    }
+}

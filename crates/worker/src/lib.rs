@@ -200,6 +200,11 @@ impl Worker {
                     handlers::password_reset_request,
                 )
                 .handler(
+                    rota::GENERATE_JOB,
+                    Duration::from_secs(120),
+                    handlers::generate_rota,
+                )
+                .handler(
                     teams::EXPIRE_INVITATIONS_JOB,
                     Duration::from_secs(60),
                     handlers::expire_invitations,

@@ -6,6 +6,7 @@ pub mod availability;
 pub mod google;
 pub mod health;
 pub mod invitations;
+pub mod plannings;
 pub mod teams;
 pub mod users;
 
@@ -65,5 +66,20 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(invitations::resend)
         .service(invitations::cancel)
         .service(invitations::preview)
-        .service(invitations::accept);
+        .service(invitations::accept)
+        .service(plannings::list_plannings)
+        .service(plannings::create)
+        .service(plannings::get_one)
+        .service(plannings::generate)
+        .service(plannings::job_status)
+        .service(plannings::publish)
+        .service(plannings::unpublish)
+        .service(plannings::archive)
+        .service(plannings::add_assignment)
+        .service(plannings::update_assignment)
+        .service(plannings::remove_assignment)
+        .service(plannings::suggestions)
+        .service(plannings::my_assignments)
+        .service(plannings::confirm)
+        .service(plannings::decline);
 }

@@ -26,3 +26,6 @@ pub use service::{Rota, RotaError};
 
 /// The worker job that generates a planning (payload: [`service::GenerateJob`]).
 pub const GENERATE_JOB: &str = "rota.generate";
+
+#[cfg(test)]
+mod tests;

@@ -764,3 +764,69 @@ async fn another_churchs_rota_is_like_one_that_does_not_exist() {
     assert_eq!(p["status"], "draft");
     assert_eq!(p["version"], 1);
 }
+
+#[tokio::test]
+async fn removing_a_member_flags_their_published_assignments() {
+    let app = TestApp::spawn().await;
+    let c = church(&app, &[&["vocals"], &["vocals"]]).await;
+    let first = month_from_now(2);
+    for d in sundays(first) {
+        add_service(
+            &app,
+            &c.admin,
+            &c.dept,
+            "Culte",
+            d,
+            "10:00",
+            "12:00",
+            json!([{"role": "vocals", "count": 2}]),
+        )
+        .await;
+    }
+    let p = create_planning(&app, &c.admin, &c.dept, first).await;
+    let id = p["id"].as_str().unwrap().to_string();
+    let p = generate(&app, &c.admin, &id).await;
+    let (s, _) = app
+        .call(
+            "POST",
+            &format!("/api/v1/plannings/{id}/publish"),
+            Some(&c.admin.token),
+            Some(json!({"version": p["version"]})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let before = get(&app, &c.admin, &id).await;
+    let (s, out) = app
+        .call(
+            "DELETE",
+            &format!(
+                "/api/v1/departments/{}/members/{}",
+                c.dept, c.members[1].user_id
+            ),
+            Some(&c.admin.token),
+            None,
+        )
+        .await;
+    assert!(s == 200 || s == 204, "{s} {out}");
+    let after = get(&app, &c.admin, &id).await;
+    assert_eq!(after["version"], before["version"].as_i64().unwrap() + 1);
+    let theirs: Vec<_> = assignments(&after)
+        .into_iter()
+        .filter(|a| a["userId"] == c.members[1].user_id.as_str())
+        .collect();
+    assert_eq!(theirs.len(), sundays(first).len());
+    assert!(theirs.iter().all(|a| a["flag"] == "member_removed"));
+    assert!(
+        assignments(&after)
+            .iter()
+            .filter(|a| a["userId"] == c.members[0].user_id.as_str())
+            .all(|a| a["flag"].is_null())
+    );
+    let left = events(&app, &c.admin, "rota.member_left").await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        left[0].event.user.unwrap().to_string(),
+        c.members[1].user_id
+    );
+    assert_eq!(left[0].event.payload["flaggedAssignments"], theirs.len());
+}

@@ -858,6 +858,7 @@ impl TeamStore for SeaTeams {
         )
         .await?;
         recompute_role(&tx, org, user).await?;
+        flag_published_assignments(&tx, org, dept, user, now).await?;
         tx.commit().await.map_err(err)?;
         Ok(Guarded::Done(()))
     }
@@ -1265,4 +1266,62 @@ impl TeamStore for SeaTeams {
         .await?;
         decode(&rows, InvitationRow::into_invitation)
     }
+}
+
+/// A member who leaves or is removed while on a published rota: their upcoming assignments
+/// there are flagged for the leaders (kept, so the slot shows who is missing), the rotas'
+/// versions move on, and one `rota.member_left` event is recorded.
+async fn flag_published_assignments(
+    tx: &sea_orm::DatabaseTransaction,
+    org: OrganizationId,
+    dept: DepartmentId,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let o = org.as_uuid();
+    let d = dept.as_uuid();
+    let from = (now.date_naive() - chrono::Days::new(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let scope = "organization_id = ? AND user_id = ? AND flag IS NULL AND status <> 'declined' \
+         AND planning_id IN (SELECT id FROM plannings WHERE organization_id = ? \
+           AND department_id = ? AND status = 'published') \
+         AND service_id IN (SELECT id FROM services WHERE organization_id = ? AND date >= ?)";
+    let values = || -> Vec<sea_orm::Value> {
+        vec![
+            o.into(),
+            user.as_uuid().into(),
+            o.into(),
+            d.into(),
+            o.into(),
+            from.clone().into(),
+        ]
+    };
+    let mut bump_values = vec![ms(now).into(), o.into()];
+    bump_values.extend(values());
+    exec(
+        tx,
+        &format!(
+            "UPDATE plannings SET version = version + 1, updated_at = ? WHERE organization_id = ? \
+             AND id IN (SELECT planning_id FROM assignments WHERE {scope})"
+        ),
+        bump_values,
+    )
+    .await?;
+    let mut flag_values = vec![rota::FLAG_MEMBER_REMOVED.into(), ms(now).into()];
+    flag_values.extend(values());
+    let n = exec(
+        tx,
+        &format!("UPDATE assignments SET flag = ?, updated_at = ? WHERE {scope}"),
+        flag_values,
+    )
+    .await?;
+    if n > 0 {
+        let event = kernel::DomainEvent::new(org, rota::events::MEMBER_LEFT)
+            .department(dept)
+            .user(user)
+            .payload(serde_json::json!({ "flaggedAssignments": n }));
+        crate::outbox::record(tx, &[event], now).await?;
+    }
+    Ok(())
 }

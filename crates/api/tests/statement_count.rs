@@ -92,4 +92,85 @@ async fn list_endpoints_run_a_fixed_number_of_statements() {
         small[1].0 <= 2 && small[2].0 <= 2 && small[3].0 == 1,
         "{small:?}"
     );
+
+    // A rota: its month (services, candidates, history, commitments, assignments) is read in a
+    // fixed number of statements whatever its size.
+    let first = {
+        use chrono::Datelike;
+        let t = chrono::Utc::now().date_naive();
+        chrono::NaiveDate::from_ymd_opt(t.year(), t.month(), 1).unwrap() + chrono::Months::new(2)
+    };
+    add_services(&app, &org, &dept, first, 0, 2).await;
+    let (s, p) = app
+        .call(
+            "POST",
+            &format!("/api/v1/departments/{dept}/plannings"),
+            Some(&admin.token),
+            Some(serde_json::json!({"year": chrono::Datelike::year(&first), "month": chrono::Datelike::month(&first)})),
+        )
+        .await;
+    assert_eq!(s, 201, "{p}");
+    let planning = format!("/api/v1/plannings/{}", p["id"].as_str().unwrap());
+    let generate_path = format!("{planning}/generate");
+    let (st, out) = app
+        .call("POST", &generate_path, Some(&admin.token), None)
+        .await;
+    assert_eq!(st, 202, "{out}");
+    app.run_worker_until_idle().await;
+    let small = statements(&app, &planning, &admin.token).await.0;
+    add_services(&app, &org, &dept, first, 2, 25).await;
+    let (st, out) = app
+        .call("POST", &generate_path, Some(&admin.token), None)
+        .await;
+    assert_eq!(st, 202, "{out}");
+    app.run_worker_until_idle().await;
+    let before = store_sea::statements_sent();
+    let (_, body) = app.call("GET", &planning, Some(&admin.token), None).await;
+    let large = store_sea::statements_sent() - before;
+    let assigned: usize = body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["assignments"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(body["services"].as_array().unwrap().len(), 27);
+    assert!(assigned > 100, "{assigned}");
+    assert_eq!(small, large, "GET {planning}");
+    eprintln!("{planning}: {large} SQL statements (27 services, {assigned} assignments)");
+    assert!(large <= 10, "{large}");
+}
+
+/// Adds services (two singers each) in the month of `first` straight in the database.
+async fn add_services(
+    app: &TestApp,
+    org: &str,
+    dept: &str,
+    first: chrono::NaiveDate,
+    from: usize,
+    n: usize,
+) {
+    let conn = &app.ctx.db.conn;
+    let backend = conn.get_database_backend();
+    let uuid = |s: &str| s.parse::<uuid::Uuid>().unwrap();
+    for k in from..from + n {
+        let date = first + chrono::Days::new((k % 28) as u64);
+        let hour = 8 + (k / 28) * 3;
+        conn.execute_raw(store_sea::jobs::stmt(
+            backend,
+            "INSERT INTO services (id, organization_id, department_id, name, date, start_time, \
+                 end_time, required_roles, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)",
+            vec![
+                uuid::Uuid::now_v7().into(),
+                uuid(org).into(),
+                uuid(dept).into(),
+                format!("Service {k}").into(),
+                date.format("%Y-%m-%d").to_string().into(),
+                format!("{hour:02}:00:00").into(),
+                format!("{:02}:00:00", hour + 2).into(),
+                r#"[{"role":"Chant","count":3},{"role":"Guitare","count":2}]"#.into(),
+            ],
+        ))
+        .await
+        .unwrap();
+    }
 }

@@ -1,9 +1,12 @@
 //! Why a slot stayed empty, as structured data the leader's screen can render ("bass: 3
 //! people have the skill, 2 are away, 1 already serves at 09:30").
 
-use crate::model::{Instance, Solution, ranges_overlap};
-use serde::Serialize;
 use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::check::Index;
+use crate::model::{Instance, Solution};
 
 /// Why one member who has the skill is not in the slot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -11,8 +14,9 @@ use std::collections::HashMap;
 pub enum Reason {
     /// Blocked out the whole day.
     UnavailableAllDay,
-    /// Blocked out for part of the day, overlapping the service.
-    UnavailablePartly,
+    /// Blocked out for part of the day, overlapping the service: the window, "HH:MM" (a missing
+    /// side is the start or the end of the day).
+    UnavailablePartly { start: String, end: String },
     /// Already serves in this service (one slot per member per service).
     AlreadyInThisService { role: String },
     /// Serves in another service at an overlapping time.
@@ -43,35 +47,92 @@ pub struct Explanation {
     pub candidates: Vec<Candidate>,
 }
 
+/// Assignments of a solution per member id: (service index, role), unknown services skipped.
+pub(crate) fn held<'a>(
+    ix: &Index<'a>,
+    sol: &'a Solution,
+) -> HashMap<&'a str, Vec<(usize, &'a str)>> {
+    let mut held: HashMap<&str, Vec<(usize, &str)>> = HashMap::new();
+    for a in &sol.assignments {
+        if let Some(&si) = ix.services.get(a.service.as_str()) {
+            held.entry(a.member.as_str())
+                .or_default()
+                .push((si, a.role.as_str()));
+        }
+    }
+    held
+}
+
+/// Every reason that keeps member `mi` out of a place in service `si`, given the assignments
+/// they hold (`mine`), in this order: unavailability, then per held assignment (in order)
+/// already in this service / serving elsewhere at an overlapping time, then the monthly cap.
+/// Empty: they could take it. The skill is not looked at.
+pub(crate) fn reasons(ix: &Index<'_>, si: usize, mi: usize, mine: &[(usize, &str)]) -> Vec<Reason> {
+    let inst = ix.inst;
+    let service = &inst.services[si];
+    let m = &inst.members[mi];
+    let mut out = Vec::new();
+    if let Some(u) = ix.unavailable(&m.id, service) {
+        out.push(if u.whole_day() {
+            Reason::UnavailableAllDay
+        } else {
+            Reason::UnavailablePartly {
+                start: u.start.clone().unwrap_or_else(|| "00:00".into()),
+                end: u.end.clone().unwrap_or_else(|| "24:00".into()),
+            }
+        });
+    }
+    for &(other, role) in mine {
+        if other == si {
+            out.push(Reason::AlreadyInThisService { role: role.into() });
+        } else if inst.services[other].overlaps(service) {
+            let o = &inst.services[other];
+            out.push(Reason::ServesElsewhere {
+                service: o.id.clone(),
+                start: o.start.clone(),
+            });
+        }
+    }
+    if let Some(max) = m.max_per_month
+        && mine.len() as u64 >= u64::from(max)
+    {
+        out.push(Reason::AtMaxPerMonth { max });
+    }
+    out
+}
+
 /// Explains every unfilled slot of `solution`.
 pub fn explain(inst: &Instance, solution: &Solution) -> Vec<Explanation> {
-    let services: HashMap<&str, &crate::model::Service> =
-        inst.services.iter().map(|s| (s.id.as_str(), s)).collect();
-    let mut load: HashMap<&str, u32> = HashMap::new();
-    for a in &solution.assignments {
-        *load.entry(a.member.as_str()).or_default() += 1;
-    }
+    let ix = Index::new(inst);
+    let held = held(&ix, solution);
     solution
         .unfilled
         .iter()
         .filter_map(|u| {
-            let service = services.get(u.service.as_str())?;
-            let skilled: Vec<_> = inst
+            let &si = ix.services.get(u.service.as_str())?;
+            let skilled: Vec<usize> = inst
                 .members
                 .iter()
-                .filter(|m| m.skills.iter().any(|s| s == &u.role))
+                .enumerate()
+                .filter(|(_, m)| m.skills.iter().any(|s| s == &u.role))
+                .map(|(i, _)| i)
                 .collect();
             let candidates = skilled
                 .iter()
-                .filter(|m| {
-                    !solution
-                        .assignments
-                        .iter()
-                        .any(|a| a.member == m.id && a.service == u.service && a.role == u.role)
-                })
-                .map(|m| Candidate {
-                    member: m.id.clone(),
-                    reason: reason(inst, solution, &services, service, m, &load),
+                .filter_map(|&mi| {
+                    let id = inst.members[mi].id.as_str();
+                    let mine = held.get(id).map_or(&[][..], Vec::as_slice);
+                    if mine.iter().any(|&(s, r)| s == si && r == u.role) {
+                        return None;
+                    }
+                    let reason = reasons(&ix, si, mi, mine)
+                        .into_iter()
+                        .next()
+                        .unwrap_or(Reason::Available);
+                    Some(Candidate {
+                        member: id.to_owned(),
+                        reason,
+                    })
                 })
                 .collect();
             Some(Explanation {
@@ -83,49 +144,4 @@ pub fn explain(inst: &Instance, solution: &Solution) -> Vec<Explanation> {
             })
         })
         .collect()
-}
-
-fn reason(
-    inst: &Instance,
-    solution: &Solution,
-    services: &HashMap<&str, &crate::model::Service>,
-    service: &crate::model::Service,
-    m: &crate::model::Member,
-    load: &HashMap<&str, u32>,
-) -> Reason {
-    let range = service.range();
-    for u in inst
-        .unavailability
-        .iter()
-        .filter(|u| u.member == m.id && u.date == service.date)
-    {
-        if u.start.is_none() && u.end.is_none() {
-            return Reason::UnavailableAllDay;
-        }
-        if ranges_overlap(u.range(), range) {
-            return Reason::UnavailablePartly;
-        }
-    }
-    for a in solution.assignments.iter().filter(|a| a.member == m.id) {
-        if a.service == service.id {
-            return Reason::AlreadyInThisService {
-                role: a.role.clone(),
-            };
-        }
-        if let Some(other) = services.get(a.service.as_str())
-            && other.date == service.date
-            && ranges_overlap(other.range(), range)
-        {
-            return Reason::ServesElsewhere {
-                service: other.id.clone(),
-                start: other.start.clone(),
-            };
-        }
-    }
-    if let Some(max) = m.max_per_month
-        && load.get(m.id.as_str()).copied().unwrap_or(0) >= max
-    {
-        return Reason::AtMaxPerMonth { max };
-    }
-    Reason::Available
 }

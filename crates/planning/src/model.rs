@@ -32,6 +32,10 @@ pub struct Member {
     /// Services done in recent months; counts towards fairness.
     #[serde(default)]
     pub history_count: u32,
+    /// Soft preference (optional, not in instance v1): the service types this member would
+    /// rather serve in. Empty means no preference.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preferred_service_types: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,12 +118,31 @@ pub fn parse_time(s: &str) -> Result<Minute, PlanningError> {
     Ok(h * 60 + m)
 }
 
+/// ISO week index of a "YYYY-MM-DD" date: days since 0001-01-01 (a Monday) divided by 7, so
+/// consecutive ISO weeks have consecutive indices, across years too.
+pub fn week_of(date: &str) -> Option<i64> {
+    use chrono::Datelike;
+    let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    Some((i64::from(d.num_days_from_ce()) - 1).div_euclid(7))
+}
+
 /// Half-open range overlap: [a0, a1) and [b0, b1).
 pub fn ranges_overlap(a: (Minute, Minute), b: (Minute, Minute)) -> bool {
     a.0 < b.1 && b.0 < a.1
 }
 
 impl Service {
+    /// Same date and overlapping [start, end) ranges (back-to-back services do not overlap).
+    pub fn overlaps(&self, other: &Service) -> bool {
+        self.date == other.date && ranges_overlap(self.range(), other.range())
+    }
+
+    /// Index of the ISO week (Monday to Sunday) of the service date: consecutive weeks give
+    /// consecutive numbers. `None` when the date does not parse.
+    pub fn week(&self) -> Option<i64> {
+        week_of(&self.date)
+    }
+
     /// [start, end) in minutes. Unparseable times are treated as the whole day, which is the
     /// conservative choice (it blocks more, never less).
     pub fn range(&self) -> (Minute, Minute) {
@@ -131,6 +154,11 @@ impl Service {
 }
 
 impl Unavailability {
+    /// Both sides missing: the whole day.
+    pub fn whole_day(&self) -> bool {
+        self.start.is_none() && self.end.is_none()
+    }
+
     /// [start, end) in minutes; a missing side is 00:00 / 24:00. Unparseable times block the
     /// whole day (conservative).
     pub fn range(&self) -> (Minute, Minute) {

@@ -6,6 +6,7 @@ fn member(id: &str, skills: &[&str], cap: Option<u32>, history: u32) -> Member {
         skills: skills.iter().map(|s| (*s).into()).collect(),
         max_per_month: cap,
         history_count: history,
+        preferred_service_types: vec![],
     }
 }
 
@@ -577,7 +578,13 @@ fn every_unfilled_slot_is_explained_member_by_member() {
             .collect();
         assert_eq!(why["ana"], &crate::Reason::UnavailableAllDay);
         if e.service != "s3" {
-            assert_eq!(why["ben"], &crate::Reason::UnavailablePartly);
+            assert_eq!(
+                why["ben"],
+                &crate::Reason::UnavailablePartly {
+                    start: "08:00".into(),
+                    end: "13:00".into()
+                }
+            );
         }
         // Nobody free is left out of a slot that stays empty.
         assert!(

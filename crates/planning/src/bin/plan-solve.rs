@@ -19,8 +19,16 @@ fn main() -> ExitCode {
     if let Err(e) = instance.validate() {
         eprintln!("plan-solve: warning: {e}");
     }
-    let solution = planning::solve(&instance);
-    let out = match serde_json::to_string(&solution) {
+    // The solution JSON with an extra "stats" object, which evaluate.py ignores.
+    let mut options = planning::Options::default();
+    if let Some(limit) = std::env::var("PLAN_FLOW_PAIRS_LIMIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        options.flow_pairs_limit = limit;
+    }
+    let plan = planning::solve_with(&instance, &[], options);
+    let out = match serde_json::to_string(&plan) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("plan-solve: cannot serialise solution: {e}");

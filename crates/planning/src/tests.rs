@@ -605,3 +605,512 @@ fn every_unfilled_slot_is_explained_member_by_member() {
     let json = serde_json::to_value(&explained).unwrap();
     assert!(json[0]["candidates"][0]["reason"].is_string());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pins, soft preferences, suggestions, single-edit checks.
+
+fn assign(service: &str, role: &str, member: &str) -> Assignment {
+    Assignment {
+        service: service.into(),
+        role: role.into(),
+        member: member.into(),
+    }
+}
+
+fn no_soft() -> Options {
+    Options {
+        soft_passes: 0,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn pinned_assignments_are_kept_even_when_they_break_a_rule() {
+    // ana is away all day but the leader forced her in; she counts as serving.
+    let i = inst(
+        vec![
+            member("ana", &["x"], None, 0),
+            member("ben", &["x"], None, 0),
+        ],
+        vec![
+            service("s1", D, "10:00", "12:00", &[("x", 2)]),
+            service("s2", D, "11:00", "13:00", &[("x", 1)]),
+        ],
+        vec![away("ana", D, None, None)],
+    );
+    let pins = [assign("s1", "x", "ana")];
+    let plan = solve_with(&i, &pins, Options::default());
+    assert!(plan.solution.assignments.contains(&pins[0]));
+    assert_eq!(plan.stats.pinned, 1);
+    // ben takes the other place of s1, so nobody is left for the overlapping s2.
+    assert_eq!(members_of(&plan.solution, "s1"), vec!["ana", "ben"]);
+    assert_eq!(members_of(&plan.solution, "s2"), Vec::<String>::new());
+    let r = check(&i, &plan.solution);
+    assert_eq!(
+        r.violations,
+        vec![Violation::Unavailable {
+            member: "ana".into(),
+            service: "s1".into()
+        }]
+    );
+    assert_eq!(
+        (plan.stats.filled, plan.stats.fairness),
+        (r.filled, r.fairness)
+    );
+}
+
+#[test]
+fn pins_count_in_load_overlaps_and_max_per_month() {
+    let i = inst(
+        vec![
+            member("ana", &["x"], Some(2), 0),
+            member("ben", &["x"], None, 0),
+            member("cat", &["x"], None, 0),
+        ],
+        vec![
+            service("a", "2026-12-06", "10:00", "12:00", &[("x", 1)]),
+            service("b", "2026-12-06", "11:00", "13:00", &[("x", 1)]),
+            service("c", "2026-12-13", "10:00", "12:00", &[("x", 1)]),
+            service("d", "2026-12-20", "10:00", "12:00", &[("x", 1)]),
+            service("e", "2026-12-27", "10:00", "12:00", &[("x", 1)]),
+        ],
+        vec![],
+    );
+    // ana is pinned twice: at her cap, so nothing else; the rest is shared by ben and cat.
+    let pins = [assign("a", "x", "ana"), assign("c", "x", "ana")];
+    let plan = solve_with(&i, &pins, Options::default());
+    let sol = &plan.solution;
+    assert!(check(&i, sol).violations.is_empty());
+    for p in &pins {
+        assert!(sol.assignments.contains(p));
+    }
+    let load = |m: &str| sol.assignments.iter().filter(|a| a.member == m).count();
+    assert_eq!(load("ana"), 2);
+    let mut others = [load("ben"), load("cat")];
+    others.sort_unstable();
+    assert_eq!(others, [1, 2]);
+    assert_eq!(plan.stats.filled, 5);
+    // F counts pinned load: 2² + 2² + 1².
+    assert_eq!(plan.stats.fairness, 9);
+}
+
+#[test]
+fn pins_never_overlap_the_pinned_members_other_services() {
+    let i = inst(
+        vec![
+            member("ana", &["x", "y"], None, 0),
+            member("ben", &["y"], None, 9),
+        ],
+        vec![
+            service("a", D, "10:00", "12:00", &[("x", 1)]),
+            service("b", D, "11:00", "13:00", &[("y", 1)]),
+        ],
+        vec![],
+    );
+    // ana (history 0) would be the fair pick for b, but her pin in the overlapping a bars her.
+    let plan = solve_with(&i, &[assign("a", "x", "ana")], Options::default());
+    assert_eq!(members_of(&plan.solution, "b"), vec!["ben"]);
+    assert!(check(&i, &plan.solution).violations.is_empty());
+}
+
+#[test]
+fn pins_with_unknown_ids_are_dropped() {
+    let i = inst(
+        vec![member("ana", &["x"], None, 0)],
+        vec![service("s", D, "10:00", "12:00", &[("x", 1)])],
+        vec![],
+    );
+    let pins = [
+        assign("nope", "x", "ana"),
+        assign("s", "x", "ghost"),
+        assign("s", "drums", "ana"),
+    ];
+    let plan = solve_with(&i, &pins, Options::default());
+    assert_eq!(plan.stats.pinned, 0);
+    assert_eq!(plan.solution, solve(&i));
+}
+
+#[test]
+fn random_pins_from_a_plan_are_kept_and_the_rest_stays_valid() {
+    for seed in 1..=30 {
+        let i = random_instance(seed, 12, 14);
+        let first = solve(&i);
+        let pins: Vec<Assignment> = first.assignments.iter().step_by(3).cloned().collect();
+        let plan = solve_with(&i, &pins, Options::default());
+        let r = check(&i, &plan.solution);
+        assert!(r.violations.is_empty(), "seed {seed}: {:?}", r.violations);
+        for p in &pins {
+            assert!(
+                plan.solution.assignments.contains(p),
+                "seed {seed}: lost {p:?}"
+            );
+        }
+        assert_eq!(
+            (plan.stats.filled, plan.stats.fairness),
+            (r.filled, r.fairness)
+        );
+    }
+}
+
+fn typed(mut s: Service, t: &str) -> Service {
+    s.service_type = t.into();
+    s
+}
+
+fn prefers(mut m: Member, types: &[&str]) -> Member {
+    m.preferred_service_types = types.iter().map(|t| (*t).into()).collect();
+    m
+}
+
+#[test]
+fn instance_v1_without_preferences_still_parses_and_preferences_round_trip() {
+    let i: Instance = serde_json::from_str(
+        r#"{"members": [{"id": "a", "skills": ["x"], "preferred_service_types": ["youth"]},
+                        {"id": "b", "skills": ["x"]}],
+            "services": []}"#,
+    )
+    .unwrap();
+    assert_eq!(i.members[0].preferred_service_types, vec!["youth"]);
+    assert!(i.members[1].preferred_service_types.is_empty());
+    let json = serde_json::to_value(&i.members[1]).unwrap();
+    assert!(json.get("preferred_service_types").is_none());
+}
+
+#[test]
+fn preferred_service_types_are_honoured_at_equal_fairness() {
+    // Each member serves once either way (same F); the soft phase gives each their type.
+    let i = inst(
+        vec![
+            prefers(member("ana", &["x"], None, 0), &["evening"]),
+            prefers(member("ben", &["x"], None, 0), &["sunday"]),
+        ],
+        vec![
+            typed(
+                service("morning", D, "10:00", "12:00", &[("x", 1)]),
+                "sunday",
+            ),
+            typed(
+                service("night", D, "18:00", "20:00", &[("x", 1)]),
+                "evening",
+            ),
+        ],
+        vec![],
+    );
+    let plan = solve_with(&i, &[], Options::default());
+    assert_eq!(members_of(&plan.solution, "night"), vec!["ana"]);
+    assert_eq!(members_of(&plan.solution, "morning"), vec!["ben"]);
+    assert_eq!(plan.stats.soft_after.non_preferred, 0);
+}
+
+#[test]
+fn back_to_back_weeks_are_avoided_when_someone_else_can_serve() {
+    // Four Sundays in a row, one place each, two members: alternating is the only plan with
+    // no back-to-back weeks, and it has the same F as any 2/2 split.
+    let sundays = ["2026-12-06", "2026-12-13", "2026-12-20", "2026-12-27"];
+    let i = inst(
+        vec![
+            member("ana", &["x"], None, 0),
+            member("ben", &["x"], None, 0),
+        ],
+        sundays
+            .iter()
+            .enumerate()
+            .map(|(k, d)| service(&format!("w{k}"), d, "10:00", "12:00", &[("x", 1)]))
+            .collect(),
+        vec![],
+    );
+    let plan = solve_with(&i, &[], Options::default());
+    assert_eq!(plan.stats.soft_after.back_to_back, 0, "{:?}", plan.solution);
+    assert_eq!(plan.stats.fairness, 8);
+    let who: Vec<String> = (0..4)
+        .flat_map(|k| members_of(&plan.solution, &format!("w{k}")))
+        .collect();
+    assert_ne!(who[0], who[1]);
+    assert_ne!(who[1], who[2]);
+    assert_ne!(who[2], who[3]);
+}
+
+#[test]
+fn iso_weeks_are_consecutive_across_a_year_end() {
+    assert_eq!(
+        week_of("2026-12-28").unwrap() + 1,
+        week_of("2027-01-04").unwrap()
+    );
+    // Monday to Sunday is one week.
+    assert_eq!(week_of("2026-12-07"), week_of("2026-12-13"));
+    assert_ne!(week_of("2026-12-13"), week_of("2026-12-14"));
+    assert_eq!(week_of("2026-13-01"), None);
+}
+
+/// Random preferences and types on top of `random_instance`, spread over four weeks.
+fn random_soft_instance(seed: u64, members: usize, services: usize) -> Instance {
+    let mut i = random_instance(seed, members, services);
+    let mut rng = Rng(seed.wrapping_mul(0xD134_2543_DE82_EF95) | 1);
+    let types = ["sunday", "evening", "youth"];
+    for s in &mut i.services {
+        s.service_type = types[rng.next(3) as usize].into();
+        s.date = format!("2026-12-{:02}", 1 + rng.next(4) * 7 + rng.next(2));
+    }
+    for m in &mut i.members {
+        if rng.next(2) == 0 {
+            m.preferred_service_types = vec![types[rng.next(3) as usize].into()];
+        }
+    }
+    i
+}
+
+#[test]
+fn soft_phase_never_costs_coverage_or_fairness() {
+    let mut improved = 0;
+    for seed in 1..=60 {
+        let i = random_soft_instance(seed, 10, 16);
+        let without = solve_with(&i, &[], no_soft());
+        let with = solve_with(&i, &[], Options::default());
+        let (a, b) = (check(&i, &without.solution), check(&i, &with.solution));
+        assert!(b.violations.is_empty(), "seed {seed}: {:?}", b.violations);
+        assert_eq!(a.filled, b.filled, "seed {seed}");
+        assert!(b.fairness <= a.fairness, "seed {seed}");
+        assert_eq!(
+            with.stats.soft_before, without.stats.soft_after,
+            "seed {seed}"
+        );
+        assert!(with.stats.soft_after.total() <= with.stats.soft_before.total());
+        if with.stats.soft_after.total() < with.stats.soft_before.total() {
+            improved += 1;
+        }
+    }
+    assert!(
+        improved > 10,
+        "the soft phase improved only {improved} instances"
+    );
+}
+
+#[test]
+fn sparsified_flow_stays_valid_and_close() {
+    for seed in 1..=20 {
+        let i = random_instance(seed, 30, 30);
+        let exact = solve_with(&i, &[], Options::default());
+        let sparse = solve_with(
+            &i,
+            &[],
+            Options {
+                flow_pairs_limit: 0,
+                ..Options::default()
+            },
+        );
+        assert!(!exact.stats.sparsified && sparse.stats.sparsified);
+        let r = check(&i, &sparse.solution);
+        assert!(r.violations.is_empty(), "seed {seed}: {:?}", r.violations);
+        assert!(r.filled + 1 >= exact.stats.filled, "seed {seed}");
+        if let Some(bound) = exact.stats.fairness_bound {
+            assert!(exact.stats.fairness >= bound);
+        }
+    }
+}
+
+#[test]
+fn plan_json_is_the_solution_plus_stats() {
+    let i = random_instance(3, 6, 5);
+    let plan = solve_with(&i, &[], Options::default());
+    let json = serde_json::to_value(&plan).unwrap();
+    assert!(json["assignments"].is_array() && json["unfilled"].is_array());
+    assert_eq!(json["stats"]["filled"], plan.stats.filled);
+    assert!(json["stats"]["soft_after"]["back_to_back"].is_u64());
+    let back: Solution = serde_json::from_value(json).unwrap();
+    assert_eq!(back, plan.solution);
+}
+
+/// A rota for the suggestion and single-edit tests: slot (s1, bass) at 10:00-12:00 on D.
+fn rota() -> (Instance, Solution) {
+    let i = inst(
+        vec![
+            member("away", &["bass"], None, 0),
+            member("morning", &["bass"], None, 0),
+            member("capped", &["bass"], Some(1), 0),
+            member("busy", &["bass"], None, 0),
+            member("inside", &["bass", "keys"], None, 0),
+            member("light", &["bass"], None, 3),
+            member("fresh", &["bass"], None, 0),
+            prefers(member("picky", &["bass"], None, 0), &["youth"]),
+            member("drummer", &["drums"], None, 0),
+        ],
+        vec![
+            service("s1", D, "10:00", "12:00", &[("bass", 1), ("keys", 1)]),
+            service("s2", D, "11:00", "13:00", &[("bass", 1)]),
+            service("prev", "2026-11-29", "10:00", "12:00", &[("bass", 2)]),
+            service("late", "2026-12-20", "18:00", "19:00", &[("bass", 1)]),
+        ],
+        vec![
+            away("away", D, None, None),
+            away("morning", D, Some("09:00"), Some("10:30")),
+        ],
+    );
+    let sol = Solution {
+        assignments: vec![
+            assign("late", "bass", "capped"),
+            assign("s2", "bass", "busy"),
+            assign("s1", "keys", "inside"),
+            assign("prev", "bass", "fresh"),
+            assign("prev", "bass", "light"),
+        ],
+        unfilled: vec![],
+    };
+    (i, sol)
+}
+
+#[test]
+fn suggestions_rank_eligible_members_and_explain_the_others() {
+    let (i, sol) = rota();
+    let list = suggest_replacements(&i, &sol, "s1", "bass");
+    let names: Vec<&str> = list.iter().map(|s| s.member.as_str()).collect();
+    // drums only: not listed. Eligible: picky (key 0, non-preferred: +1 soft), fresh (key 1,
+    // back to back with prev), light (key 4): by F increase first, then soft.
+    assert_eq!(
+        names,
+        vec![
+            "picky", "fresh", "light", "away", "morning", "capped", "busy", "inside"
+        ]
+    );
+    let by: std::collections::HashMap<&str, &Suggestion> =
+        list.iter().map(|s| (s.member.as_str(), s)).collect();
+    let picky = by["picky"];
+    assert!(picky.eligible && picky.reasons.is_empty());
+    assert_eq!(
+        (picky.load, picky.history, picky.fairness_increase),
+        (0, 0, 1)
+    );
+    assert_eq!(
+        (picky.preferred_type, picky.soft_increase),
+        (Some(false), 1)
+    );
+    let fresh = by["fresh"];
+    assert_eq!((fresh.load, fresh.fairness_increase), (1, 3));
+    assert!(fresh.back_to_back);
+    assert_eq!((fresh.preferred_type, fresh.soft_increase), (None, 1));
+    let light = by["light"];
+    assert_eq!(
+        (light.load, light.history, light.fairness_increase),
+        (1, 3, 9)
+    );
+    assert_eq!(by["away"].reasons, vec![Reason::UnavailableAllDay]);
+    assert_eq!(
+        by["morning"].reasons,
+        vec![Reason::UnavailablePartly {
+            start: "09:00".into(),
+            end: "10:30".into()
+        }]
+    );
+    assert_eq!(by["capped"].reasons, vec![Reason::AtMaxPerMonth { max: 1 }]);
+    assert_eq!(
+        by["busy"].reasons,
+        vec![Reason::ServesElsewhere {
+            service: "s2".into(),
+            start: "11:00".into()
+        }]
+    );
+    assert_eq!(
+        by["inside"].reasons,
+        vec![Reason::AlreadyInThisService {
+            role: "keys".into()
+        }]
+    );
+    for s in &list[3..] {
+        assert!(!s.eligible);
+    }
+    assert!(suggest_replacements(&i, &sol, "nope", "bass").is_empty());
+    // Serialises for the API.
+    let json = serde_json::to_value(&list).unwrap();
+    assert_eq!(json[3]["reasons"][0]["reason"], "unavailable_all_day");
+}
+
+#[test]
+fn suggestions_agree_with_check_assignment() {
+    let (i, sol) = rota();
+    for s in suggest_replacements(&i, &sol, "s1", "bass") {
+        let v = check_assignment(&i, &sol, "s1", "bass", &s.member);
+        assert_eq!(s.eligible, v.is_empty(), "{}: {v:?}", s.member);
+        let mut with = sol.clone();
+        with.assignments.push(assign("s1", "bass", &s.member));
+        with.unfilled = vec![Unfilled {
+            service: "s1".into(),
+            role: "bass".into(),
+            missing: 0,
+        }];
+        let hard: Vec<_> = check(&i, &with)
+            .violations
+            .into_iter()
+            .filter(|v| !matches!(v, Violation::UnfilledMismatch { .. }))
+            .collect();
+        assert_eq!(s.eligible, hard.is_empty(), "{}: {hard:?}", s.member);
+    }
+}
+
+#[test]
+fn check_assignment_names_each_broken_rule() {
+    let (i, sol) = rota();
+    let check1 = |m: &str| check_assignment(&i, &sol, "s1", "bass", m);
+    assert_eq!(check1("fresh"), vec![]);
+    assert_eq!(
+        check1("drummer"),
+        vec![Violation::MissingSkill {
+            member: "drummer".into(),
+            role: "bass".into()
+        }]
+    );
+    assert_eq!(
+        check1("morning"),
+        vec![Violation::Unavailable {
+            member: "morning".into(),
+            service: "s1".into()
+        }]
+    );
+    assert_eq!(
+        check1("busy"),
+        vec![Violation::OverlappingServices {
+            member: "busy".into(),
+            first: "s2".into(),
+            second: "s1".into()
+        }]
+    );
+    assert_eq!(
+        check1("inside"),
+        vec![Violation::TwiceInService {
+            member: "inside".into(),
+            service: "s1".into()
+        }]
+    );
+    assert_eq!(
+        check1("capped"),
+        vec![Violation::OverCap {
+            member: "capped".into(),
+            load: 2,
+            cap: 1
+        }]
+    );
+    assert_eq!(
+        check_assignment(&i, &sol, "s1", "drums", "drummer"),
+        vec![Violation::UnknownRole {
+            service: "s1".into(),
+            role: "drums".into()
+        }]
+    );
+    assert_eq!(
+        check_assignment(&i, &sol, "zz", "bass", "ghost"),
+        vec![
+            Violation::UnknownService {
+                service: "zz".into()
+            },
+            Violation::UnknownMember {
+                member: "ghost".into()
+            }
+        ]
+    );
+    // Several rules at once, each named.
+    let mut i2 = i.clone();
+    i2.members[3].max_per_month = Some(1);
+    let v = check_assignment(&i2, &sol, "s1", "bass", "busy");
+    assert_eq!(v.len(), 2, "{v:?}");
+    let json = serde_json::to_value(&v).unwrap();
+    assert_eq!(json[0]["rule"], "overlapping_services");
+    assert_eq!(json[1]["rule"], "over_cap");
+}

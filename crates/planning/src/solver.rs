@@ -568,8 +568,10 @@ fn flow_arcs(p: &Problem, opts: Options) -> Option<Vec<Vec<usize>>> {
             })
             .sum()
     };
+    // Past the highest history plus the largest room, supply no longer grows.
+    let most = (0..n).map(|m| p.cap[m].min(degree[m])).max().unwrap_or(0);
+    let top = p.history.iter().copied().max().unwrap_or(0) + most as i64;
     let mut level = p.history.iter().copied().min().unwrap_or(0);
-    let top = p.history.iter().copied().max().unwrap_or(0) + places as i64 + 1;
     while level < top && supply(level) < places {
         level += 1;
     }

@@ -58,6 +58,11 @@ pub fn instance(
                 skills: c.skills.iter().map(|s| s.to_lowercase()).collect(),
                 max_per_month: c.max_per_month.map(|m| m.saturating_sub(fixed)),
                 history_count: c.history + fixed,
+                preferred_service_types: c
+                    .preferred_service_types
+                    .iter()
+                    .map(|t| t.to_lowercase())
+                    .collect(),
             }
         })
         .collect();
@@ -69,7 +74,7 @@ pub fn instance(
             date: ymd(s.date),
             start: hm(s.start),
             end: hm(s.end),
-            service_type: s.service_type.clone(),
+            service_type: s.service_type.to_lowercase(),
             required_roles: s
                 .required_roles
                 .iter()

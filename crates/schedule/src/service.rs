@@ -28,7 +28,8 @@ pub enum ScheduleError {
     #[error("invalid input")]
     Invalid(ValidationErrors),
     /// 422 with its own code (`starts_in_past`, `invalid_recurrence`), a sentence, and the
-    /// field it is about.
+    /// field it is about (for a rule, with the rule's own code: `never_ends`,
+    /// `too_many_occurrences`…).
     #[error("{detail}")]
     Rejected {
         code: &'static str,
@@ -53,9 +54,9 @@ impl From<teams::Forbidden> for ScheduleError {
 
 const NO_SERVICE: &str = "No such service in this department.";
 
-fn rejected(code: &'static str, field: &str, detail: String) -> ScheduleError {
+fn rejected(code: &'static str, field: &str, field_code: &str, detail: String) -> ScheduleError {
     let mut errors = ValidationErrors::new();
-    errors.add(field, code, detail.clone());
+    errors.add(field, field_code, detail.clone());
     ScheduleError::Rejected {
         code,
         detail,
@@ -67,6 +68,7 @@ fn starts_in_past(s: &Service) -> ScheduleError {
     rejected(
         "starts_in_past",
         "date",
+        "starts_in_past",
         format!(
             "This service would start in the past ({} at {}): services are planned ahead.",
             s.date.format("%Y-%m-%d"),
@@ -218,13 +220,17 @@ impl<S: ScheduleStore, T: TeamStore> Schedule<S, T> {
     ) -> Result<Created, ScheduleError> {
         let (org, tz) = self.writable(viewer, dept).await?;
         let draft = validate_new(input).map_err(ScheduleError::Invalid)?;
-        let expansion =
-            match &draft.rrule {
-                Some(rule) => Some(expand(rule, draft.date, draft.start).map_err(|e| {
-                    rejected("invalid_recurrence", "recurrence.rrule", e.to_string())
-                })?),
-                None => None,
-            };
+        let expansion = match &draft.rrule {
+            Some(rule) => Some(expand(rule, draft.date, draft.start).map_err(|e| {
+                rejected(
+                    "invalid_recurrence",
+                    "recurrence.rrule",
+                    e.code(),
+                    e.to_string(),
+                )
+            })?),
+            None => None,
+        };
         let skills = self.skills(org, dept).await?;
         let roles = resolve_roles(&draft.required_roles, skills.iter().map(String::as_str))
             .map_err(ScheduleError::Invalid)?;

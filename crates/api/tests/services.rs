@@ -886,6 +886,9 @@ async fn deletions_reach_this_following_or_all_and_take_assignments_along() {
     );
 }
 
+/// A body, the status and code it gets, and the `(field, code)` errors it must name.
+type Case = (Value, u16, &'static str, Vec<(&'static str, &'static str)>);
+
 #[tokio::test]
 async fn every_bad_input_is_refused_and_nothing_is_written() {
     let app = TestApp::spawn().await;
@@ -903,7 +906,7 @@ async fn every_bad_input_is_refused_and_nothing_is_written() {
         b[k] = v;
         b
     };
-    let cases: Vec<(Value, u16, &str, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             with("endTime", "09:00".into()),
             422,

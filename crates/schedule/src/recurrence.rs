@@ -153,7 +153,8 @@ pub fn expand(
     {
         return Err(RecurrenceError::TimeParts);
     }
-    match (parsed.get_count(), parsed.get_until()) {
+    let count = parsed.get_count();
+    match (count, parsed.get_until()) {
         (None, None) => return Err(RecurrenceError::NeverEnds),
         (Some(0), _) => return Err(RecurrenceError::NoOccurrence),
         (Some(n), _) if n as usize > MAX_OCCURRENCES => return Err(RecurrenceError::TooMany),
@@ -173,6 +174,8 @@ pub fn expand(
     match dates.last() {
         None => Err(RecurrenceError::NoOccurrence),
         Some(last) if *last > LAST_DATE => Err(RecurrenceError::TooFar),
+        // Fewer dates than COUNT: the expansion stopped at the end of the calendar it knows.
+        Some(_) if count.is_some_and(|n| dates.len() < n as usize) => Err(RecurrenceError::TooFar),
         Some(_) => Ok(Expansion { rrule, dates }),
     }
 }
@@ -313,5 +316,38 @@ mod tests {
             normalize(" rrule:FREQ=DAILY; UNTIL=20300101 ;").unwrap(),
             "FREQ=DAILY;UNTIL=20300101T235959Z"
         );
+    }
+}
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+
+    /// Rules that produce nothing, or would run past the calendar, end quickly with an error
+    /// instead of spinning or panicking.
+    #[test]
+    fn impossible_or_huge_rules_are_refused_quickly() {
+        let start = std::time::Instant::now();
+        let d = NaiveDate::from_ymd_opt(2030, 1, 6).unwrap();
+        let t = NaiveTime::from_hms_opt(10, 0, 0).unwrap();
+        for rule in [
+            "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;COUNT=5",
+            "FREQ=MONTHLY;BYMONTHDAY=31;BYMONTH=4;COUNT=3",
+            "FREQ=DAILY;INTERVAL=65535;COUNT=366",
+            "FREQ=YEARLY;INTERVAL=65535;COUNT=3",
+            "FREQ=WEEKLY;INTERVAL=0;COUNT=3",
+            "FREQ=DAILY;COUNT=4294967295",
+            "FREQ=DAILY;COUNT=99999999999999999999",
+            "FREQ=DAILY;UNTIL=99991231",
+            "FREQ=YEARLY;BYWEEKNO=53;BYDAY=MO;COUNT=366",
+        ] {
+            let r = std::panic::catch_unwind(|| expand(rule, d, t));
+            match r {
+                Ok(Err(_)) => {}
+                Ok(Ok(e)) => panic!("{rule} accepted: {} dates", e.dates.len()),
+                Err(_) => panic!("{rule} panicked"),
+            }
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 }

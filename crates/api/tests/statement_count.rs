@@ -49,7 +49,7 @@ async fn add_members(app: &TestApp, org: &str, dept: &str, from: usize, n: usize
 
 /// Adds `n` services to the department straight in the database, one in three in a series,
 /// all in 2099 (the setup, not the subject).
-async fn add_services(app: &TestApp, org: &str, dept: &str, from: usize, n: usize) {
+async fn add_services_2099(app: &TestApp, org: &str, dept: &str, from: usize, n: usize) {
     let conn = &app.ctx.db.conn;
     let backend = conn.get_database_backend();
     let uuid = |s: &str| s.parse::<uuid::Uuid>().unwrap();
@@ -113,13 +113,13 @@ async fn list_endpoints_run_a_fixed_number_of_statements() {
     ];
 
     add_members(&app, &org, &dept, 0, 3).await;
-    add_services(&app, &org, &dept, 0, 3).await;
+    add_services_2099(&app, &org, &dept, 0, 3).await;
     let mut small = Vec::new();
     for p in paths {
         small.push(statements(&app, p, &admin.token).await);
     }
     add_members(&app, &org, &dept, 3, 200).await;
-    add_services(&app, &org, &dept, 3, 200).await;
+    add_services_2099(&app, &org, &dept, 3, 200).await;
     for (p, (n_small, len_small)) in paths.iter().zip(&small) {
         let (n_large, len_large) = statements(&app, p, &admin.token).await;
         assert_eq!(

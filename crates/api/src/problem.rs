@@ -76,6 +76,14 @@ pub enum ApiError {
     BadRequest { code: &'static str, detail: String },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// 422 with a code more precise than `validation_failed` and a sentence of its own (a
+    /// service that would start in the past, a recurrence rule refused), plus its fields.
+    #[error("{detail}")]
+    UnprocessableWith {
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -129,7 +137,8 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::ConflictWith { code, .. }
             | ApiError::GoneWith { code, .. }
-            | ApiError::RulesBroken { code, .. } => code,
+            | ApiError::RulesBroken { code, .. }
+            | ApiError::UnprocessableWith { code, .. } => code,
             ApiError::Stale { .. } => "stale_version",
             ApiError::PreconditionRequired(_) => "version_required",
             ApiError::Gone(_) => "gone",
@@ -147,7 +156,8 @@ impl ApiError {
             | ApiError::RulesBroken { detail, .. }
             | ApiError::Stale { detail, .. }
             | ApiError::ConflictWith { detail, .. }
-            | ApiError::GoneWith { detail, .. } => detail.clone(),
+            | ApiError::GoneWith { detail, .. }
+            | ApiError::UnprocessableWith { detail, .. } => detail.clone(),
             ApiError::Validation(_) => "One or more fields are invalid.".into(),
             ApiError::Unauthorized(d)
             | ApiError::Forbidden(d)
@@ -226,7 +236,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::UnprocessableWith { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -255,7 +267,7 @@ impl ResponseError for ApiError {
         p.code = self.code().to_string();
         p.type_uri = format!("https://monservice.app/problems/{}", p.code);
         match self {
-            ApiError::Validation(errs) => {
+            ApiError::Validation(errs) | ApiError::UnprocessableWith { errors: errs, .. } => {
                 p.errors = errs.iter().cloned().map(FieldProblem::from).collect();
             }
             ApiError::RulesBroken { rules, .. } => p.rules = Some(rules.clone()),
@@ -359,6 +371,29 @@ impl From<availability::AvailabilityError> for ApiError {
                 ApiError::Forbidden(d.to_string())
             }
             availability::AvailabilityError::Store(s) => accounts::AccountError::Store(s).into(),
+        }
+    }
+}
+
+impl From<schedule::ScheduleError> for ApiError {
+    fn from(e: schedule::ScheduleError) -> Self {
+        match e {
+            schedule::ScheduleError::Team(t) => t.into(),
+            schedule::ScheduleError::Invalid(errs) => ApiError::Validation(errs.0),
+            schedule::ScheduleError::Rejected {
+                code,
+                detail,
+                errors,
+            } => ApiError::UnprocessableWith {
+                code,
+                detail,
+                errors: errors.0,
+            },
+            schedule::ScheduleError::NotFound(d) => ApiError::NotFound(d.into()),
+            schedule::ScheduleError::Conflict { code, detail } => {
+                ApiError::ConflictWith { code, detail }
+            }
+            schedule::ScheduleError::Store(s) => accounts::AccountError::Store(s).into(),
         }
     }
 }

@@ -47,6 +47,45 @@ async fn add_members(app: &TestApp, org: &str, dept: &str, from: usize, n: usize
     }
 }
 
+/// Adds `n` services to the department straight in the database, one in three in a series,
+/// all in 2099 (the setup, not the subject).
+async fn add_services_2099(app: &TestApp, org: &str, dept: &str, from: usize, n: usize) {
+    let conn = &app.ctx.db.conn;
+    let backend = conn.get_database_backend();
+    let uuid = |s: &str| s.parse::<uuid::Uuid>().unwrap();
+    let series = uuid::Uuid::now_v7();
+    conn.execute_raw(store_sea::jobs::stmt(
+        backend,
+        "INSERT INTO service_series (id, organization_id, department_id, rrule, dtstart, name, \
+             start_time, end_time, created_at, updated_at) \
+             VALUES (?, ?, ?, 'FREQ=DAILY;COUNT=300', '2099-01-01', 'Culte', '10:00:00', '12:00:00', 0, 0)",
+        vec![series.into(), uuid(org).into(), uuid(dept).into()],
+    ))
+    .await
+    .unwrap();
+    for k in from..from + n {
+        let date = chrono::NaiveDate::from_ymd_opt(2099, 1, 1).unwrap()
+            + chrono::Duration::days((k % 300) as i64);
+        conn.execute_raw(store_sea::jobs::stmt(
+            backend,
+            "INSERT INTO services (id, organization_id, department_id, series_id, name, date, \
+                 start_time, end_time, required_roles, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, '10:00:00', '12:00:00', ?, 0, 0)",
+            vec![
+                uuid::Uuid::now_v7().into(),
+                uuid(org).into(),
+                uuid(dept).into(),
+                (k % 3 == 0).then_some(series).into(),
+                format!("Service {k}").into(),
+                date.format("%Y-%m-%d").to_string().into(),
+                r#"[{"role":"Chant","count":2}]"#.into(),
+            ],
+        ))
+        .await
+        .unwrap();
+    }
+}
+
 /// The statements one GET runs, and its item count.
 async fn statements(app: &TestApp, path: &str, token: &str) -> (u64, usize) {
     let before = store_sea::statements_sent();
@@ -64,19 +103,23 @@ async fn list_endpoints_run_a_fixed_number_of_statements() {
     let org = org["id"].as_str().unwrap().to_string();
     let dept = app.create_department(&admin, "Louange").await;
     let members = format!("/api/v1/departments/{dept}/members");
+    let services = format!("/api/v1/departments/{dept}/services?from=2099-01-01&to=2099-12-31");
     let paths = [
         members.as_str(),
+        services.as_str(),
         "/api/v1/departments",
         "/api/v1/organizations/current/members",
         "/api/v1/users/me",
     ];
 
     add_members(&app, &org, &dept, 0, 3).await;
+    add_services_2099(&app, &org, &dept, 0, 3).await;
     let mut small = Vec::new();
     for p in paths {
         small.push(statements(&app, p, &admin.token).await);
     }
     add_members(&app, &org, &dept, 3, 200).await;
+    add_services_2099(&app, &org, &dept, 3, 200).await;
     for (p, (n_small, len_small)) in paths.iter().zip(&small) {
         let (n_large, len_large) = statements(&app, p, &admin.token).await;
         assert_eq!(
@@ -88,8 +131,12 @@ async fn list_endpoints_run_a_fixed_number_of_statements() {
     // The session check (which loads the user), the department with the caller's role, the list.
     assert_eq!(small[0].0, 3, "GET {members}");
     assert_eq!(small[0].1, 3);
+    // The session check, the department with the caller's role, the church (its time zone),
+    // the list.
+    assert_eq!(small[1].0, 4, "GET {services}");
+    assert_eq!(small[1].1, 3);
     assert!(
-        small[1].0 <= 2 && small[2].0 <= 2 && small[3].0 == 1,
+        small[2].0 <= 2 && small[3].0 <= 2 && small[4].0 == 1,
         "{small:?}"
     );
 

@@ -14,6 +14,14 @@ struct Church {
     dept: String,
     invitation: String,
     token: String,
+    service: String,
+}
+
+/// A service body dated ahead of today.
+fn service_body() -> Value {
+    let date = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
+    json!({"name": "Culte", "date": date.format("%Y-%m-%d").to_string(),
+           "startTime": "10:00", "endTime": "12:00"})
 }
 
 async fn build(app: &TestApp, tag: &str, invitee: &str) -> Church {
@@ -29,18 +37,51 @@ async fn build(app: &TestApp, tag: &str, invitee: &str) -> Church {
         )
         .await;
     let (invitation, token) = app.invite(&admin, &dept, invitee, None).await;
+    let (status, service) = app
+        .call(
+            "POST",
+            &format!("/api/v1/departments/{dept}/services"),
+            Some(&admin.token),
+            Some(service_body()),
+        )
+        .await;
+    assert_eq!(status, 201, "{service}");
     Church {
         admin,
         member,
         dept,
         invitation,
         token,
+        service: service["id"].as_str().unwrap().to_string(),
     }
 }
 
-/// Every id-taking request, with `d` the department, `u` a user and `i` an invitation.
-fn requests(d: &str, u: &str, i: &str) -> Vec<(&'static str, String, Option<Value>)> {
+/// Every id-taking request, with `d` the department, `u` a user, `i` an invitation and `s` a
+/// service.
+fn requests(d: &str, u: &str, i: &str, s: &str) -> Vec<(&'static str, String, Option<Value>)> {
     vec![
+        ("GET", format!("/api/v1/departments/{d}/services"), None),
+        (
+            "POST",
+            format!("/api/v1/departments/{d}/services"),
+            Some(service_body()),
+        ),
+        ("GET", format!("/api/v1/departments/{d}/services/{s}"), None),
+        (
+            "PATCH",
+            format!("/api/v1/departments/{d}/services/{s}?scope=all"),
+            Some(json!({"name": "Taken over"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/departments/{d}/services/{s}?scope=all"),
+            None,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/departments/{d}/members/{u}"),
+            Some(json!({"maxPerMonth": 1, "preferredServiceTypes": ["Hacked"]})),
+        ),
         ("GET", format!("/api/v1/departments/{d}"), None),
         (
             "PATCH",
@@ -132,10 +173,10 @@ async fn another_churchs_ids_behave_like_ids_that_do_not_exist() {
     for (who, caller) in [("admin B", &b.admin), ("member B", &b.member)] {
         let mut checked = 0;
         // Entirely foreign ids, and foreign ids under the caller's own department.
-        let foreign = requests(&a.dept, &a.member.user_id, &a.invitation);
-        let unknown = requests(&ghost, &ghost, &ghost);
-        let mixed = requests(&b.dept, &a.member.user_id, &a.invitation);
-        let mixed_unknown = requests(&b.dept, &ghost, &ghost);
+        let foreign = requests(&a.dept, &a.member.user_id, &a.invitation, &a.service);
+        let unknown = requests(&ghost, &ghost, &ghost, &ghost);
+        let mixed = requests(&b.dept, &a.member.user_id, &a.invitation, &a.service);
+        let mixed_unknown = requests(&b.dept, &ghost, &ghost, &ghost);
         for (set, reference) in [(foreign, unknown), (mixed, mixed_unknown)] {
             for ((m, path, body), (rm, rpath, rbody)) in set.into_iter().zip(reference) {
                 // Requests on the caller's own department that do not name a foreign id
@@ -160,8 +201,8 @@ async fn another_churchs_ids_behave_like_ids_that_do_not_exist() {
                 checked += 1;
             }
         }
-        // 20 requests with foreign ids only, 7 with a foreign id beside B's own department.
-        assert_eq!(checked, 27, "{who}");
+        // 26 requests with foreign ids only, 11 with a foreign id beside B's own department.
+        assert_eq!(checked, 37, "{who}");
     }
 
     // Lists never show the other church.
@@ -226,6 +267,26 @@ async fn another_churchs_ids_behave_like_ids_that_do_not_exist() {
         .await;
     assert_eq!(members[0]["skills"], json!([]));
     assert_eq!(members[0]["role"], "member");
+    assert_eq!(members[0]["maxPerMonth"], Value::Null);
+    assert_eq!(members[0]["preferredServiceTypes"], json!([]));
+    let (s, service) = app
+        .call(
+            "GET",
+            &format!("/api/v1/departments/{}/services/{}", a.dept, a.service),
+            Some(&a.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!((s, &service["name"]), (200, &json!("Culte")));
+    let (_, services) = app
+        .call(
+            "GET",
+            &format!("/api/v1/departments/{}/services", a.dept),
+            Some(&a.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(services.as_array().unwrap().len(), 1);
     let (_, invitations) = app
         .call(
             "GET",

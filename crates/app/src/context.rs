@@ -9,7 +9,8 @@ use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 use store_sea::{
-    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAvailability, SeaRota, SeaTeams, StoreError,
+    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAvailability, SeaRota, SeaSchedule, SeaTeams,
+    StoreError,
 };
 
 /// The accounts service as wired in production and tests.
@@ -23,6 +24,8 @@ pub type AvailabilityService = availability::Availability<SeaAvailability, SeaTe
 
 /// The rota service as wired in production and tests.
 pub type RotaService = rota::Rota<SeaRota, SeaAvailability, SeaTeams>;
+/// The services service as wired in production and tests.
+pub type ScheduleService = schedule::Schedule<SeaSchedule, SeaTeams>;
 
 /// How long an invitation link stays valid.
 pub const INVITATION_TTL_DAYS: i64 = 7;
@@ -52,6 +55,7 @@ pub struct AppContext {
     pub teams: TeamsService,
     pub availability: AvailabilityService,
     pub rota: RotaService,
+    pub schedule: ScheduleService,
     /// Google sign-in, when `FEATURE_OAUTH_GOOGLE` is on and `GOOGLE_CLIENT_ID` is set.
     pub google: Option<oidc::GoogleOidc>,
 }
@@ -171,6 +175,7 @@ impl AppContext {
                 SeaAvailability::new(db.conn.clone()),
                 teams.clone(),
             ),
+            schedule: schedule::Schedule::new(SeaSchedule::new(db.conn.clone()), teams.clone()),
             teams,
             jobs: JobStore::new(db.conn.clone()),
             db,
@@ -216,6 +221,8 @@ impl AppContext {
                     SeaAvailability::new(db.conn.clone()),
                     ctx.teams.clone(),
                 );
+                ctx.schedule =
+                    schedule::Schedule::new(SeaSchedule::new(db.conn.clone()), ctx.teams.clone());
                 ctx.db = db;
                 ctx
             }

@@ -374,8 +374,8 @@ async fn join(
             dept.id,
             who.user,
             MemberPatch {
-                role: None,
                 skills: Some(skills),
+                ..Default::default()
             },
             ctx.clock.now(),
         )

@@ -9,6 +9,7 @@
 //!   readiness ping, and migrations.
 //! * [`jobs`] — the worker's durable queue: enqueue inside the caller's transaction (an
 //!   outbox), claim with a lease, complete, retry or park as dead, scheduled ticks.
+//! * [`schedule`] — a department's services and recurring series.
 
 pub mod accounts;
 pub mod availability;
@@ -16,6 +17,7 @@ pub mod db;
 pub mod jobs;
 pub mod outbox;
 pub mod rota;
+pub mod schedule;
 mod sql;
 pub mod teams;
 
@@ -24,6 +26,7 @@ pub use availability::SeaAvailability;
 pub use db::{Backend, Db, DbConfig, statements_sent};
 pub use jobs::{ClaimedJob, JobCounts, JobRow, JobStatus, JobStore, NewJob};
 pub use rota::SeaRota;
+pub use schedule::SeaSchedule;
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 pub use teams::SeaTeams;
 

@@ -173,7 +173,8 @@ impl DepartmentViewRow {
 
 /// Active members of one department with their account's names; binds org, org, org, dept.
 const MEMBER_SELECT: &str = "SELECT m.department_id, m.user_id, u.first_name, u.last_name, \
-    u.email, u.avatar_key, m.role, m.skills, m.status, m.joined_at \
+    u.email, u.avatar_key, m.role, m.skills, m.max_per_month, m.preferred_service_types, \
+    m.status, m.joined_at \
     FROM department_members m \
     JOIN departments d ON d.id = m.department_id AND d.organization_id = ? \
     JOIN users u ON u.id = m.user_id AND u.organization_id = ? \
@@ -189,6 +190,8 @@ struct MemberRow {
     avatar_key: Option<String>,
     role: String,
     skills: String,
+    max_per_month: Option<i32>,
+    preferred_service_types: String,
     status: String,
     joined_at: i64,
 }
@@ -204,6 +207,8 @@ impl MemberRow {
             avatar_key: self.avatar_key,
             role: role(&self.role)?,
             skills: skills_from(&self.skills)?,
+            max_per_month: self.max_per_month,
+            preferred_service_types: skills_from(&self.preferred_service_types)?,
             status: member_status(&self.status)?,
             joined_at: from_ms(self.joined_at),
         })
@@ -788,6 +793,14 @@ impl TeamStore for SeaTeams {
         if let Some(skills) = &change.skills {
             sets.push("skills = ?");
             values.push(skills_to(skills)?.into());
+        }
+        if let Some(max) = change.max_per_month {
+            sets.push("max_per_month = ?");
+            values.push(max.into());
+        }
+        if let Some(types) = &change.preferred_service_types {
+            sets.push("preferred_service_types = ?");
+            values.push(skills_to(types)?.into());
         }
         values.extend([
             dept.as_uuid().into(),

@@ -308,6 +308,7 @@ async fn another_churchs_ids_behave_like_unknown_ones() {
     let demote = MemberChange {
         role: Some(DeptRole::Member),
         skills: Some(vec!["Bass".into()]),
+        ..Default::default()
     };
     assert_eq!(
         s.change_member(b, dept, alice, &demote, now).await.unwrap(),
@@ -431,6 +432,7 @@ async fn a_department_keeps_a_leader_and_users_role_follows() {
     let to = |role| MemberChange {
         role: Some(role),
         skills: None,
+        ..Default::default()
     };
 
     // The only leader can be neither demoted nor removed.
@@ -448,6 +450,7 @@ async fn a_department_keeps_a_leader_and_users_role_follows() {
     let skills = MemberChange {
         role: None,
         skills: Some(vec!["Mix".into(), "Lights".into()]),
+        ..Default::default()
     };
     match s
         .change_member(org, dept, leader, &skills, now)
@@ -580,6 +583,7 @@ async fn concurrent_demotions_leave_a_leader() {
     let change = MemberChange {
         role: Some(DeptRole::Member),
         skills: None,
+        ..Default::default()
     };
     for _ in 0..3 {
         let (r1, r2) = tokio::join!(
@@ -603,6 +607,7 @@ async fn concurrent_demotions_leave_a_leader() {
         let again = MemberChange {
             role: Some(DeptRole::Leader),
             skills: None,
+            ..Default::default()
         };
         if done[0] {
             e.store
@@ -862,6 +867,7 @@ async fn accepting_invitations() {
     let skills = MemberChange {
         role: None,
         skills: Some(vec!["Piano".into()]),
+        ..Default::default()
     };
     s.change_member(org, dept, ana, &skills, t0())
         .await

@@ -84,6 +84,10 @@ pub struct Member {
     pub role: DeptRole,
     /// Trimmed, de-duplicated, at most 20.
     pub skills: Vec<String>,
+    /// The most services a month the planner may give them (1–31); `None`: no cap.
+    pub max_per_month: Option<i32>,
+    /// Service types they would rather serve at (at most 10), for the planner's preferences.
+    pub preferred_service_types: Vec<String>,
     pub status: MemberStatus,
     pub joined_at: DateTime<Utc>,
 }

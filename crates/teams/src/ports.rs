@@ -76,6 +76,10 @@ pub struct MemberChange {
     pub role: Option<DeptRole>,
     /// Already normalised by [`crate::rules::normalize_skills`].
     pub skills: Option<Vec<String>>,
+    /// `Some(None)` removes the cap; already checked by [`crate::rules::check_max_per_month`].
+    pub max_per_month: Option<Option<i32>>,
+    /// Already normalised by [`crate::rules::normalize_service_types`].
+    pub preferred_service_types: Option<Vec<String>>,
 }
 
 pub trait TeamStore: Send + Sync + 'static {
@@ -162,8 +166,8 @@ pub trait TeamStore: Send + Sync + 'static {
         org: OrganizationId,
         dept: DepartmentId,
     ) -> impl Future<Output = Result<Vec<Member>, StoreError>> + Send;
-    /// Changes an active member's role and skills; refuses to leave the department without a
-    /// leader.
+    /// Changes an active member's role, skills and planning settings; refuses to leave the
+    /// department without a leader.
     fn change_member(
         &self,
         org: OrganizationId,

@@ -104,6 +104,68 @@ pub fn normalize_skills(
     out
 }
 
+/// The most services a month a member may cap themselves at.
+pub const MAX_PER_MONTH: i64 = 31;
+
+/// A member's cap on services a month: 1–31 (`None`, no cap, is always fine).
+pub fn check_max_per_month(field: &str, n: i64, errs: &mut ValidationErrors) -> Option<i32> {
+    if (1..=MAX_PER_MONTH).contains(&n) {
+        i32::try_from(n).ok()
+    } else {
+        errs.add(
+            field,
+            "out_of_range",
+            format!("Between 1 and {MAX_PER_MONTH} services a month, or null for no cap."),
+        );
+        None
+    }
+}
+
+/// Most preferred service types a member may list.
+pub const MAX_PREFERRED_TYPES: usize = 10;
+
+/// Preferred service types as stored: trimmed, empty ones dropped, duplicates removed ignoring
+/// case (the first spelling wins), each at most 50 characters, at most
+/// [`MAX_PREFERRED_TYPES`].
+pub fn normalize_service_types(
+    field: &str,
+    types: &[String],
+    errs: &mut ValidationErrors,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in types {
+        let t = t.trim();
+        if t.is_empty() || out.iter().any(|o| o.to_lowercase() == t.to_lowercase()) {
+            continue;
+        }
+        if t.chars().count() > 50 {
+            errs.add(
+                field,
+                "too_long",
+                "Each service type has at most 50 characters.",
+            );
+            return out;
+        }
+        if t.chars().any(char::is_control) {
+            errs.add(
+                field,
+                "invalid_characters",
+                "Control characters are not allowed.",
+            );
+            return out;
+        }
+        out.push(t.to_string());
+    }
+    if out.len() > MAX_PREFERRED_TYPES {
+        errs.add(
+            field,
+            "too_many",
+            format!("At most {MAX_PREFERRED_TYPES} preferred service types."),
+        );
+    }
+    out
+}
+
 /// Why a role change or removal is refused (409).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InvariantError {
@@ -214,6 +276,55 @@ mod tests {
         assert!(
             codes(|e| {
                 normalize_skills("skills", &twenty, e);
+            })
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn planning_settings() {
+        let mut e = ValidationErrors::new();
+        assert_eq!(check_max_per_month("m", 1, &mut e), Some(1));
+        assert_eq!(check_max_per_month("m", 31, &mut e), Some(31));
+        assert!(e.is_empty());
+        for bad in [0, 32, -1, i64::MAX] {
+            assert_eq!(
+                codes(|e| {
+                    check_max_per_month("m", bad, e);
+                }),
+                ["out_of_range"],
+                "{bad}"
+            );
+        }
+        let got = normalize_service_types(
+            "t",
+            &[
+                " Culte ".into(),
+                "culte".into(),
+                "".into(),
+                "Répétition".into(),
+            ],
+            &mut e,
+        );
+        assert_eq!(got, ["Culte", "Répétition"]);
+        assert!(e.is_empty());
+        let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
+        assert_eq!(
+            codes(|e| {
+                normalize_service_types("t", &eleven, e);
+            }),
+            ["too_many"]
+        );
+        assert_eq!(
+            codes(|e| {
+                normalize_service_types("t", &["x".repeat(51)], e);
+            }),
+            ["too_long"]
+        );
+        let ten: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+        assert!(
+            codes(|e| {
+                normalize_service_types("t", &ten, e);
             })
             .is_empty()
         );

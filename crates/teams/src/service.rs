@@ -136,6 +136,9 @@ pub struct DepartmentPatch {
 pub struct MemberPatch {
     pub role: Option<String>,
     pub skills: Option<Vec<String>>,
+    /// `Some(None)` removes the cap; wide so that out-of-range values are field errors.
+    pub max_per_month: Option<Option<i64>>,
+    pub preferred_service_types: Option<Vec<String>>,
 }
 
 /// An invitation, as received.
@@ -544,7 +547,10 @@ impl<S: TeamStore> Teams<S> {
         Ok(self.store.members(org, dept).await?)
     }
 
-    /// Changes a member's role and/or skills.
+    /// Changes a member's role, skills and/or planning settings (`maxPerMonth`,
+    /// `preferredServiceTypes`). Leaders and administrators change anyone's; members and
+    /// leaders may change their own planning settings (as they enter their own blockouts),
+    /// never their own role or skills.
     pub async fn change_member(
         &self,
         viewer: &Viewer,
@@ -562,6 +568,13 @@ impl<S: TeamStore> Teams<S> {
             .skills
             .as_ref()
             .map(|s| rules::normalize_skills("skills", s, &mut errs));
+        let max_per_month = patch
+            .max_per_month
+            .map(|m| m.and_then(|n| rules::check_max_per_month("maxPerMonth", n, &mut errs)));
+        let preferred_service_types = patch
+            .preferred_service_types
+            .as_ref()
+            .map(|t| rules::normalize_service_types("preferredServiceTypes", t, &mut errs));
         invalid(errs)?;
         let (org, view) = self
             .department_for(viewer, dept, Action::ViewDepartment)
@@ -570,16 +583,28 @@ impl<S: TeamStore> Teams<S> {
             org_admin: viewer.org_admin,
             dept_role: view.my_role,
         };
-        if skills.is_some() || role.is_none() {
+        let planning = max_per_month.is_some() || preferred_service_types.is_some();
+        if skills.is_some() || (role.is_none() && !planning) {
             authorize(actor, Action::ChangeMemberSkills)?;
         }
         if let Some(to) = role {
             authorize(actor, Action::ChangeMemberRole { to })?;
         }
+        if planning {
+            let own = user == viewer.user && authorize(actor, Action::EditOwnAvailability).is_ok();
+            if !own {
+                authorize(actor, Action::ChangeMemberSkills)?;
+            }
+        }
         if view.department.archived_at.is_some() {
             return Err(archived());
         }
-        let change = MemberChange { role, skills };
+        let change = MemberChange {
+            role,
+            skills,
+            max_per_month,
+            preferred_service_types,
+        };
         guarded(
             self.store
                 .change_member(org, dept, user, &change, now)

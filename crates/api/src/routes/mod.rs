@@ -7,6 +7,7 @@ pub mod google;
 pub mod health;
 pub mod invitations;
 pub mod plannings;
+pub mod services;
 pub mod teams;
 pub mod users;
 
@@ -58,6 +59,11 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(availability::deadline)
         .service(availability::missing)
         .service(availability::overview)
+        .service(services::list)
+        .service(services::create)
+        .service(services::get_one)
+        .service(services::update)
+        .service(services::remove)
         .service(teams::members)
         .service(teams::change_member)
         .service(teams::remove_member)

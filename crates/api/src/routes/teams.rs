@@ -483,6 +483,10 @@ pub struct MemberOut {
     /// `leader`, `member` or `guest`.
     pub role: String,
     pub skills: Vec<String>,
+    /// The most services a month the planner may give them (1–31); `null`: no cap.
+    pub max_per_month: Option<i32>,
+    /// Service types they would rather serve at (at most 10).
+    pub preferred_service_types: Vec<String>,
     /// `active` (removed members are not listed).
     pub status: String,
     pub joined_at: String,
@@ -499,6 +503,8 @@ impl MemberOut {
             email: m.email,
             role: m.role.as_str().into(),
             skills: m.skills,
+            max_per_month: m.max_per_month,
+            preferred_service_types: m.preferred_service_types,
             status: m.status.as_str().into(),
             joined_at: m.joined_at.to_rfc3339(),
         }
@@ -551,10 +557,23 @@ pub struct MemberPatchIn {
     pub role: Option<String>,
     /// At most 20; trimmed and de-duplicated.
     pub skills: Option<Vec<String>>,
+    /// 1–31 services a month at most; `null` removes the cap.
+    #[serde(default, deserialize_with = "max_per_month")]
+    #[schema(value_type = Option<i64>)]
+    pub max_per_month: Option<Option<i64>>,
+    /// At most 10, each at most 50 characters; trimmed and de-duplicated ignoring case.
+    pub preferred_service_types: Option<Vec<String>>,
 }
 
-/// Change a member's role or skills (administrators and the department's leaders; only
-/// administrators appoint leaders). A department keeps at least one leader.
+/// `null` and absent differ for `maxPerMonth`: absent keeps it, `null` removes the cap.
+fn max_per_month<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+/// Change a member's role, skills or planning settings (administrators and the department's
+/// leaders; only administrators appoint leaders). A member may change their own planning
+/// settings (`maxPerMonth`, `preferredServiceTypes`) through `me`, nothing else. A department
+/// keeps at least one leader.
 #[utoipa::path(tag = "departments", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("userId" = String, Path, description = "A user id or `me`")),
     request_body = MemberPatchIn, responses(
@@ -583,6 +602,8 @@ pub async fn change_member(
             MemberPatch {
                 role: b.role,
                 skills: b.skills,
+                max_per_month: b.max_per_month,
+                preferred_service_types: b.preferred_service_types,
             },
             ctx.clock.now(),
         )

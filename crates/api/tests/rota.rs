@@ -5,7 +5,6 @@
 
 use chrono::{Datelike, Months, NaiveDate, Utc, Weekday};
 use serde_json::{Value, json};
-use store_sea::ConnectionTrait;
 use testkit::{Signed, TestApp};
 
 /// The first day of the month `n` months from now.
@@ -22,7 +21,7 @@ fn sundays(first: NaiveDate) -> Vec<NaiveDate> {
         .collect()
 }
 
-/// A service row, as the services API stores it.
+/// A service, created through the services API.
 #[allow(clippy::too_many_arguments)]
 async fn add_service(
     app: &TestApp,
@@ -34,39 +33,20 @@ async fn add_service(
     end: &str,
     roles: Value,
 ) -> String {
-    let (_, d) = app
+    let (s, out) = app
         .call(
-            "GET",
-            &format!("/api/v1/departments/{dept}"),
+            "POST",
+            &format!("/api/v1/departments/{dept}/services"),
             Some(&by.token),
-            None,
+            Some(
+                json!({"name": name, "serviceType": "sunday", "date": date.to_string(),
+                "startTime": start, "endTime": end, "location": "Grande salle",
+                "requiredRoles": roles}),
+            ),
         )
         .await;
-    let org = d["organizationId"].as_str().unwrap().to_string();
-    let db = app.db.connect().await;
-    let id = uuid::Uuid::now_v7();
-    let org = uuid::Uuid::parse_str(&org).unwrap();
-    let dept = uuid::Uuid::parse_str(dept).unwrap();
-    db.conn
-        .execute_raw(store_sea::jobs::stmt(
-            db.conn.get_database_backend(),
-            "INSERT INTO services (id, organization_id, department_id, name, service_type, date, \
-             start_time, end_time, location, required_roles, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, 'sunday', ?, ?, ?, 'Grande salle', ?, 0, 0)",
-            vec![
-                id.into(),
-                org.into(),
-                dept.into(),
-                name.into(),
-                date.format("%Y-%m-%d").to_string().into(),
-                format!("{start}:00").into(),
-                format!("{end}:00").into(),
-                roles.to_string().into(),
-            ],
-        ))
-        .await
-        .unwrap();
-    id.to_string()
+    assert_eq!(s, 201, "{out}");
+    out["id"].as_str().unwrap().to_string()
 }
 
 struct Church {

@@ -20,6 +20,7 @@ mod m20261125_000004_availability;
 mod m20261125_000005_outbox;
 mod m20261125_000006_services;
 mod m20261125_000007_rota;
+mod m20261125_000008_blockout_rules;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_outbox::Migration),
             Box::new(m20261125_000006_services::Migration),
             Box::new(m20261125_000007_rota::Migration),
+            Box::new(m20261125_000008_blockout_rules::Migration),
         ]
     }
 }

@@ -370,6 +370,9 @@ impl From<availability::AvailabilityError> for ApiError {
             availability::AvailabilityError::DeadlinePassed(d) => {
                 ApiError::Forbidden(d.to_string())
             }
+            availability::AvailabilityError::Conflict { code, detail } => {
+                ApiError::ConflictWith { code, detail }
+            }
             availability::AvailabilityError::Store(s) => accounts::AccountError::Store(s).into(),
         }
     }

@@ -66,8 +66,10 @@ async fn a_member_enters_and_reads_a_month_through_default_department() {
     assert_eq!(
         got["unavailableDates"],
         json!([
-            {"date": ymd(m, 10), "isAllDay": true, "reason": "Vacances", "startTime": null, "endTime": null},
-            {"date": ymd(m, 12), "isAllDay": false, "reason": null, "startTime": "18:00", "endTime": "21:00"},
+            {"date": ymd(m, 10), "isAllDay": true, "reason": "Vacances", "startTime": null, "endTime": null,
+             "source": "date", "ruleId": null},
+            {"date": ymd(m, 12), "isAllDay": false, "reason": null, "startTime": "18:00", "endTime": "21:00",
+             "source": "date", "ruleId": null},
         ])
     );
     // The same through the department's id, and the deadline: 7 days before the month.

@@ -7,11 +7,14 @@
 //!   with field paths such as `unavailableDates[3].endTime`.
 //! * [`expand`] — the blockouts ranges and weekly rules produce inside a month, and the merged,
 //!   sorted list of a month ([`expand::for_month`]); the validation of ranges and rules.
+//! * [`inputs`] — the validation of a range or a weekly rule as the front end sends it.
+//! * [`events`] — the `availability.changed` event every change records.
 //! * [`deadline`] — the answer deadline of a month in the church's time zone.
 //! * [`policy`] — who may still change a month: members until the deadline, leaders always.
 //! * [`answers`] — who has not answered a month yet.
 //!
-//! * [`ports`] — the store: one month of one person, a department's month, who answered.
+//! * [`ports`] — the store: one month of one person, a department's month, who answered,
+//!   ranges and weekly rules, each write with its event in one transaction.
 //! * [`service`] — the operations the API calls, over the store and the teams service
 //!   (which scopes to the caller's church and asks the permission policy).
 //!
@@ -19,7 +22,9 @@
 
 pub mod answers;
 pub mod deadline;
+pub mod events;
 pub mod expand;
+pub mod inputs;
 pub mod model;
 pub mod policy;
 pub mod ports;
@@ -28,12 +33,18 @@ pub mod service;
 
 pub use answers::{Answerer, missing};
 pub use deadline::Deadline;
-pub use expand::for_month;
-pub use model::{Blockout, DateRange, Month, TimeWindow, WeeklyRule};
+pub use expand::{effective, for_month};
+pub use inputs::{RangeInput, WeeklyInput};
+pub use model::{
+    Blockout, DateRange, Entry, Month, MonthRecords, PersonalData, RangeId, Source, StoredRange,
+    StoredWeeklyRule, TimeWindow, WeeklyRule, WeeklyRuleId,
+};
 pub use policy::{DeadlinePassed, can_edit};
-pub use ports::AvailabilityStore;
+pub use ports::{Added, AvailabilityStore};
 pub use rules::{MonthPayload, UnavailableDateInput};
-pub use service::{Availability, AvailabilityError, DeptRef, MemberMonth, MonthView};
+pub use service::{
+    Availability, AvailabilityError, DeptRef, MemberMonth, MonthView, Person, RulesView,
+};
 
 /// The most entries a month may hold (two part-day entries a day for a 31-day month).
 pub const MAX_ENTRIES_PER_MONTH: usize = 62;
@@ -41,3 +52,7 @@ pub const MAX_ENTRIES_PER_MONTH: usize = 62;
 pub const MAX_REASON_CHARS: usize = 200;
 /// The longest date range, in days (both ends included).
 pub const MAX_RANGE_DAYS: i64 = 366;
+/// The most current date ranges (ending today or later) a person may have.
+pub const MAX_RANGES_PER_PERSON: usize = 50;
+/// The most current weekly rules (without end, or ending today or later) a person may have.
+pub const MAX_WEEKLY_RULES_PER_PERSON: usize = 20;

@@ -1,7 +1,7 @@
 //! Blockouts, date ranges, weekly rules and months.
 
-use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Weekday};
-use kernel::ValidationErrors;
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, Utc, Weekday};
+use kernel::{UserId, ValidationErrors};
 use serde::{Deserialize, Serialize};
 
 /// A part of a day: `(start, end)`, end strictly after start (checked by [`crate::rules`] and
@@ -88,6 +88,126 @@ pub struct WeeklyRule {
     pub starts: NaiveDate,
     pub until: Option<NaiveDate>,
     pub reason: Option<String>,
+}
+
+kernel::define_id!(
+    /// A person's date range.
+    RangeId
+);
+
+kernel::define_id!(
+    /// A person's weekly rule.
+    WeeklyRuleId
+);
+
+/// A date range as stored: whose it is and when it was entered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRange {
+    pub id: RangeId,
+    pub user: UserId,
+    pub range: DateRange,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A weekly rule as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredWeeklyRule {
+    pub id: WeeklyRuleId,
+    pub user: UserId,
+    pub rule: WeeklyRule,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where an entry of a month comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// A one-off entry of the month (saved by the month PUT).
+    Date,
+    Range(RangeId),
+    Weekly(WeeklyRuleId),
+}
+
+impl Source {
+    /// `date`, `range` or `weekly`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Date => "date",
+            Source::Range(_) => "range",
+            Source::Weekly(_) => "weekly",
+        }
+    }
+
+    /// The range's or rule's id, `None` for a one-off.
+    pub fn rule_id(self) -> Option<uuid::Uuid> {
+        match self {
+            Source::Date => None,
+            Source::Range(id) => Some(id.as_uuid()),
+            Source::Weekly(id) => Some(id.as_uuid()),
+        }
+    }
+}
+
+/// One blockout of a month with where it comes from (the month view, the overview).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub blockout: Blockout,
+    pub source: Source,
+}
+
+/// A day's date and part (`None`: the whole day): what makes two entries "the same" for the
+/// month PUT, whatever their reasons.
+pub type Key = (NaiveDate, Option<TimeWindow>);
+
+impl Blockout {
+    pub fn key(&self) -> Key {
+        (self.date, self.window)
+    }
+}
+
+/// Everything a month needs, for one person or a department: the one-off entries of the
+/// month, and the ranges and weekly rules that touch it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MonthRecords {
+    pub one_offs: Vec<(UserId, Blockout)>,
+    pub ranges: Vec<StoredRange>,
+    pub weekly: Vec<StoredWeeklyRule>,
+}
+
+/// Everything the availability domain holds about one person (the GDPR export).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PersonalData {
+    /// One-off entries, by date.
+    pub blockouts: Vec<Blockout>,
+    pub ranges: Vec<StoredRange>,
+    pub weekly: Vec<StoredWeeklyRule>,
+}
+
+/// `monday` … `sunday`.
+pub fn weekday_name(w: Weekday) -> &'static str {
+    match w {
+        Weekday::Mon => "monday",
+        Weekday::Tue => "tuesday",
+        Weekday::Wed => "wednesday",
+        Weekday::Thu => "thursday",
+        Weekday::Fri => "friday",
+        Weekday::Sat => "saturday",
+        Weekday::Sun => "sunday",
+    }
+}
+
+/// The weekday named in English (`sunday`, any case), `None` otherwise.
+pub fn parse_weekday(s: &str) -> Option<Weekday> {
+    [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ]
+    .into_iter()
+    .find(|w| weekday_name(*w).eq_ignore_ascii_case(s))
 }
 
 /// The smallest accepted year.

@@ -12,16 +12,25 @@
 //! `not_allowed` (a time on an all-day entry), `end_before_start` (end not after start),
 //! `outside_month`, `too_long` / `invalid_characters` (reason), `overlap`.
 //!
+//! Ranges and weekly rules: [`validate_entries_with`] drops an entry whose date and part of day
+//! a range or weekly rule of the person already implies (whatever its reason), unless the
+//! person already has that very entry as a one-off of the month. The front end PUTs back
+//! what it GETs (one-offs and rule days alike), so a GET then PUT changes nothing: rule days
+//! are not copied into one-offs, and one-offs are kept. Dropped entries are not checked for
+//! overlaps; the count limit applies to the entries kept.
+//!
 //! Duplicates are **refused, not merged**: on one date, an all-day entry may not sit with any
 //! other entry, and part-day windows may not intersect (touching windows such as 10:00–12:00 and
 //! 12:00–14:00 are fine). The error is reported on the later entry (`unavailableDates[i]`). The
 //! front end shows one editor per date, so a duplicate is a client bug worth surfacing.
 
+use std::collections::HashSet;
+
 use chrono::{NaiveDate, NaiveTime};
 use kernel::ValidationErrors;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Blockout, Month};
+use crate::model::{Blockout, Key, Month, TimeWindow};
 use crate::{MAX_ENTRIES_PER_MONTH, MAX_REASON_CHARS};
 
 const LIST: &str = "unavailableDates";
@@ -63,21 +72,46 @@ pub fn validate_entries(
     month: Month,
     entries: &[UnavailableDateInput],
 ) -> Result<Vec<Blockout>, ValidationErrors> {
+    validate_entries_with(month, entries, &HashSet::new(), &HashSet::new())
+}
+
+/// The entries of `month` to store as one-offs, validated: an entry whose date and part of
+/// day is in `implied` (the days the person's ranges and weekly rules give the month) is
+/// dropped unless it is in `stored` (the person's one-offs of the month already).
+///
+/// The count limit: at most [`MAX_ENTRIES_PER_MONTH`] entries kept, and at most that plus
+/// `implied.len()` received (what a GET can return).
+pub fn validate_entries_with(
+    month: Month,
+    entries: &[UnavailableDateInput],
+    implied: &HashSet<Key>,
+    stored: &HashSet<Key>,
+) -> Result<Vec<Blockout>, ValidationErrors> {
     let mut errs = ValidationErrors::new();
-    if entries.len() > MAX_ENTRIES_PER_MONTH {
+    let too_many = |errs: &mut ValidationErrors| {
         errs.add(
             LIST,
             "too_many",
             format!("A month holds at most {MAX_ENTRIES_PER_MONTH} entries."),
         );
+    };
+    if entries.len() > MAX_ENTRIES_PER_MONTH + implied.len() {
+        too_many(&mut errs);
         return Err(errs);
     }
-    // (index, blockout) of the entries valid on their own, for the overlap check.
+    // (index, blockout) of the entries valid on their own and kept, for the overlap check.
     let mut valid: Vec<(usize, Blockout)> = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         if let Some(b) = entry(month, i, e, &mut errs) {
-            valid.push((i, b));
+            let key = b.key();
+            if !implied.contains(&key) || stored.contains(&key) {
+                valid.push((i, b));
+            }
         }
+    }
+    if valid.len() > MAX_ENTRIES_PER_MONTH {
+        too_many(&mut errs);
+        return Err(errs);
     }
     // Overlaps, reported on the later entry, once.
     for (k, (i, b)) in valid.iter().enumerate() {
@@ -135,38 +169,14 @@ fn entry(
         }
     };
 
-    let start = present(&e.start_time);
-    let end = present(&e.end_time);
-    let mut window = None;
-    match e.is_all_day {
-        None => errs.add(
-            at("isAllDay"),
-            "required",
-            "Say whether it is the whole day.",
-        ),
-        Some(true) => {
-            for (f, v) in [("startTime", start), ("endTime", end)] {
-                if v.is_some() {
-                    errs.add(at(f), "not_allowed", "A whole day has no time.");
-                }
-            }
-        }
-        Some(false) => {
-            let s = time_field(start, &at("startTime"), errs);
-            let t = time_field(end, &at("endTime"), errs);
-            if let (Some(s), Some(t)) = (s, t) {
-                if t <= s {
-                    errs.add(
-                        at("endTime"),
-                        "end_before_start",
-                        "The end time must be after the start time.",
-                    );
-                } else {
-                    window = Some((s, t));
-                }
-            }
-        }
-    }
+    let window = parse_window(
+        e.is_all_day,
+        e.start_time.as_deref(),
+        e.end_time.as_deref(),
+        &at,
+        errs,
+    )
+    .flatten();
 
     let reason = match check_reason(e.reason.as_deref()) {
         Ok(r) => r,
@@ -186,8 +196,54 @@ fn entry(
     })
 }
 
-fn present(v: &Option<String>) -> Option<&str> {
-    v.as_deref().filter(|s| !s.is_empty())
+/// The part of a day from `isAllDay`, `startTime` and `endTime` as received: `Some(None)` for
+/// a whole day, `Some(Some(window))` for a part, `None` after adding field errors (named by
+/// `at`): `isAllDay` `required`; a time on a whole day `not_allowed`; a missing time
+/// `required`; a time not `HH:MM`/`HH:MM:SS` `invalid_format`; an end not after the start
+/// `end_before_start`. Absent, `null` and `""` times are all "no time".
+pub(crate) fn parse_window(
+    is_all_day: Option<bool>,
+    start: Option<&str>,
+    end: Option<&str>,
+    at: &dyn Fn(&str) -> String,
+    errs: &mut ValidationErrors,
+) -> Option<Option<TimeWindow>> {
+    let start = start.filter(|s| !s.is_empty());
+    let end = end.filter(|s| !s.is_empty());
+    match is_all_day {
+        None => {
+            errs.add(
+                at("isAllDay"),
+                "required",
+                "Say whether it is the whole day.",
+            );
+            None
+        }
+        Some(true) => {
+            let mut ok = true;
+            for (f, v) in [("startTime", start), ("endTime", end)] {
+                if v.is_some() {
+                    errs.add(at(f), "not_allowed", "A whole day has no time.");
+                    ok = false;
+                }
+            }
+            ok.then_some(None)
+        }
+        Some(false) => {
+            let s = time_field(start, &at("startTime"), errs);
+            let t = time_field(end, &at("endTime"), errs);
+            let (s, t) = (s?, t?);
+            if t <= s {
+                errs.add(
+                    at("endTime"),
+                    "end_before_start",
+                    "The end time must be after the start time.",
+                );
+                return None;
+            }
+            Some(Some((s, t)))
+        }
+    }
 }
 
 fn time_field(v: Option<&str>, field: &str, errs: &mut ValidationErrors) -> Option<NaiveTime> {
@@ -576,6 +632,86 @@ mod tests {
                 ),
                 ("unavailableDates[1].reason".into(), "too_long".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn entries_a_rule_implies_are_not_copied_into_one_offs() {
+        let day = d(2026, 12, 10);
+        let implied: HashSet<Key> = [
+            (day, None),
+            (d(2026, 12, 11), None),
+            (d(2026, 12, 12), Some((t(19, 0), t(21, 0)))),
+        ]
+        .into();
+        // What a GET returns: the range's days, a weekly evening, a one-off beside them.
+        let got = vec![
+            all_day("2026-12-10"),
+            part("2026-12-10", "09:00", "10:00"),
+            all_day("2026-12-11"),
+            part("2026-12-12", "19:00", "21:00"),
+            all_day("2026-12-24"),
+        ];
+        let kept = validate_entries_with(dec(), &got, &implied, &HashSet::new()).unwrap();
+        // The whole day of the 10th is dropped before the overlap check: the part stays.
+        assert_eq!(
+            kept,
+            vec![
+                Blockout::part(day, t(9, 0), t(10, 0)),
+                Blockout::all_day(d(2026, 12, 24)),
+            ]
+        );
+        // Another reason on an implied day does not make it a one-off either.
+        let mut reasoned = all_day("2026-12-11");
+        reasoned.reason = Some("Other".into());
+        assert!(
+            validate_entries_with(dec(), &[reasoned.clone()], &implied, &HashSet::new())
+                .unwrap()
+                .is_empty()
+        );
+        // A one-off already stored for an implied day is kept (its reason as sent).
+        let stored: HashSet<Key> = [(d(2026, 12, 11), None)].into();
+        assert_eq!(
+            validate_entries_with(dec(), &[reasoned], &implied, &stored).unwrap(),
+            vec![Blockout::all_day(d(2026, 12, 11)).with_reason("Other")]
+        );
+        // Malformed entries are reported whatever the rules.
+        assert_eq!(
+            validate_entries_with(dec(), &[all_day("2026-12-99")], &implied, &stored)
+                .unwrap_err()
+                .0[0]
+                .field,
+            "unavailableDates[0].date"
+        );
+    }
+
+    #[test]
+    fn the_count_limit_allows_a_full_get_back() {
+        // 62 one-offs plus 31 implied whole days: what a GET can return.
+        let implied: HashSet<Key> = dec().days().map(|day| (day, None)).collect();
+        let mut entries: Vec<_> = (1..=31)
+            .flat_map(|day| {
+                let date = format!("2026-12-{day:02}");
+                [
+                    part(&date, "08:00", "12:00"),
+                    part(&date, "14:00", "18:00"),
+                    all_day(&date),
+                ]
+            })
+            .collect();
+        assert_eq!(
+            validate_entries_with(dec(), &entries, &implied, &HashSet::new())
+                .unwrap()
+                .len(),
+            62
+        );
+        entries.push(all_day("2026-12-01"));
+        assert_eq!(
+            validate_entries_with(dec(), &entries, &implied, &HashSet::new())
+                .unwrap_err()
+                .0[0]
+                .code,
+            "too_many"
         );
     }
 }

@@ -77,6 +77,13 @@ async fn fill(db: &store_sea::Db) {
         ("assignments", format!("INSERT INTO assignments (id, organization_id, planning_id, service_id, \
              user_id, role, created_at, updated_at) \
              VALUES ('0194f0a6-1c1e-7cc3-a3a5-00000000000b', {O}, {P}, {SV}, {U}, 'bass', 0, 0)")),
+        ("blockout_ranges", format!("INSERT INTO blockout_ranges (id, organization_id, user_id, from_date, \
+             to_date, start_time, end_time, reason, created_at) \
+             VALUES ('0194f0a6-1c1e-7cc3-a3a5-00000000000c', {O}, {U}, '2030-01-03', '2030-01-17', NULL, NULL, 'x', 0)")),
+        ("blockout_weekly_rules", format!("INSERT INTO blockout_weekly_rules (id, organization_id, user_id, \
+             weekday, start_time, end_time, starts_on, until_date, reason, created_at) \
+             VALUES ('0194f0a6-1c1e-7cc3-a3a5-00000000000d', {O}, {U}, 'wednesday', '19:00:00', '21:00:00', \
+             '2030-01-01', NULL, NULL, 0)")),
         ("calendar_feeds", format!("INSERT INTO calendar_feeds (user_id, organization_id, token_hash, \
              created_at) VALUES ({U}, {O}, 'h4', 0)")),
     ];
@@ -121,6 +128,8 @@ async fn up_down_up_one_step_at_a_time() {
         "invitations",
         "blockouts",
         "availability_answers",
+        "blockout_ranges",
+        "blockout_weekly_rules",
     ] {
         assert!(!has_table(&db, t).await, "{t} left behind");
     }

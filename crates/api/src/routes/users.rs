@@ -374,6 +374,18 @@ pub struct DataExport {
     pub memberships: Vec<crate::routes::invitations::MembershipOut>,
     /// Invitations sent to my address or by me.
     pub invitations: Vec<crate::routes::invitations::InvitationOut>,
+    /// My blockouts: one-off entries, date ranges and weekly rules.
+    pub availability: AvailabilityExport,
+}
+
+/// The availability part of the data export.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AvailabilityExport {
+    /// One-off entries of every month, by date.
+    pub unavailable_dates: Vec<crate::routes::availability::UnavailableDateOut>,
+    pub ranges: Vec<crate::routes::availability::RangeOut>,
+    pub weekly_rules: Vec<crate::routes::availability::WeeklyOut>,
 }
 
 /// Download every personal datum held about me, as JSON.
@@ -388,7 +400,27 @@ pub async fn data_export(
     let now = ctx.clock.now();
     let memberships = ctx.teams.memberships_of(u.id).await?;
     let invitations = ctx.teams.invitations_involving(&u.email, u.id).await?;
+    let mine = ctx
+        .availability
+        .personal_data(&teams::Viewer::of(u))
+        .await
+        .map_err(accounts::AccountError::Store)?;
     let export = DataExport {
+        availability: AvailabilityExport {
+            unavailable_dates: mine
+                .blockouts
+                .into_iter()
+                .map(|blockout| {
+                    (&availability::Entry {
+                        blockout,
+                        source: availability::Source::Date,
+                    })
+                        .into()
+                })
+                .collect(),
+            ranges: mine.ranges.iter().map(Into::into).collect(),
+            weekly_rules: mine.weekly.iter().map(Into::into).collect(),
+        },
         memberships: memberships.into_iter().map(Into::into).collect(),
         invitations: invitations
             .iter()

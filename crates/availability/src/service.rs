@@ -18,7 +18,7 @@ use crate::policy::{DeadlinePassed, can_edit};
 use crate::ports::{Added, AvailabilityStore, StoreError};
 use crate::rules::{MonthPayload, validate_entries_with};
 use crate::{MAX_RANGES_PER_PERSON, MAX_WEEKLY_RULES_PER_PERSON};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use kernel::{DepartmentId, OrganizationId, UserId, ValidationErrors};
 use std::collections::HashSet;
 use teams::policy::{Action, Actor, authorize};
@@ -463,7 +463,8 @@ impl<S: AvailabilityStore, T: TeamStore> Availability<S, T> {
             id: RangeId::new(),
             user: t.user,
             range,
-            created_at: now,
+            // As stored: milliseconds.
+            created_at: now.trunc_subsecs(3),
         };
         let event = events::range_changed(Self::change(viewer, &t), RuleAction::Added, &stored);
         let today = now.with_timezone(&t.tz).date_naive();
@@ -546,7 +547,7 @@ impl<S: AvailabilityStore, T: TeamStore> Availability<S, T> {
             id: WeeklyRuleId::new(),
             user: t.user,
             rule,
-            created_at: now,
+            created_at: now.trunc_subsecs(3),
         };
         let event = events::weekly_changed(Self::change(viewer, &t), RuleAction::Added, &stored);
         let today = now.with_timezone(&t.tz).date_naive();

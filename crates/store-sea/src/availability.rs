@@ -154,6 +154,16 @@ fn members_join(t: &str) -> String {
     )
 }
 
+/// An insert that respects a per-person limit: the statement and its values, and the count
+/// of the person's current rows (placeholders: church, person, today).
+struct Limited<'a> {
+    insert: &'a str,
+    values: Vec<Value>,
+    count: &'a str,
+    today: NaiveDate,
+    max: usize,
+}
+
 /// Who a month read is for: one person, or a department's active members.
 #[derive(Clone, Copy)]
 enum Who {
@@ -272,31 +282,28 @@ impl SeaAvailability {
     }
 
     /// Inserts a row, counts the person's current rows, and commits with the event unless
-    /// the count is over `max` (then rolls back).
+    /// the count is over the limit (then rolls back).
     async fn add_limited(
         &self,
         org: OrganizationId,
         user: UserId,
-        insert: (&str, Vec<Value>),
-        count_sql: &str,
-        today: NaiveDate,
-        max: usize,
+        add: Limited<'_>,
         event: &DomainEvent,
         now: DateTime<Utc>,
     ) -> Result<Added, StoreError> {
         let tx = self.begin_for(org, user).await?;
-        exec(&tx, insert.0, insert.1).await?;
+        exec(&tx, add.insert, add.values).await?;
         let n = count(
             &tx,
-            count_sql,
+            add.count,
             vec![
                 org.as_uuid().into(),
                 user.as_uuid().into(),
-                day(today).into(),
+                day(add.today).into(),
             ],
         )
         .await?;
-        if n > max {
+        if n > add.max {
             tx.rollback().await.map_err(err)?;
             return Ok(Added::LimitReached);
         }
@@ -586,22 +593,16 @@ impl AvailabilityStore for SeaAvailability {
             r.range.reason.clone().into(),
             ms(r.created_at).into(),
         ];
-        self.add_limited(
-            org,
-            r.user,
-            (
-                "INSERT INTO blockout_ranges (id, organization_id, user_id, from_date, to_date, \
+        let add = Limited {
+            insert: "INSERT INTO blockout_ranges (id, organization_id, user_id, from_date, to_date, \
                  start_time, end_time, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                insert,
-            ),
-            "SELECT COUNT(*) AS n FROM blockout_ranges \
+            values: insert,
+            count: "SELECT COUNT(*) AS n FROM blockout_ranges \
              WHERE organization_id = ? AND user_id = ? AND to_date >= ?",
             today,
             max,
-            event,
-            now,
-        )
-        .await
+        };
+        self.add_limited(org, r.user, add, event, now).await
     }
 
     async fn delete_range(
@@ -657,24 +658,18 @@ impl AvailabilityStore for SeaAvailability {
             w.rule.reason.clone().into(),
             ms(w.created_at).into(),
         ];
-        self.add_limited(
-            org,
-            w.user,
-            (
-                "INSERT INTO blockout_weekly_rules (id, organization_id, user_id, weekday, \
+        let add = Limited {
+            insert: "INSERT INTO blockout_weekly_rules (id, organization_id, user_id, weekday, \
                  start_time, end_time, starts_on, until_date, reason, created_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                insert,
-            ),
-            "SELECT COUNT(*) AS n FROM blockout_weekly_rules \
+            values: insert,
+            count: "SELECT COUNT(*) AS n FROM blockout_weekly_rules \
              WHERE organization_id = ? AND user_id = ? \
              AND (until_date IS NULL OR until_date >= ?)",
             today,
             max,
-            event,
-            now,
-        )
-        .await
+        };
+        self.add_limited(org, w.user, add, event, now).await
     }
 
     async fn delete_weekly_rule(

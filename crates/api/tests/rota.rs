@@ -810,3 +810,88 @@ async fn removing_a_member_flags_their_published_assignments() {
     );
     assert_eq!(left[0].event.payload["flaggedAssignments"], theirs.len());
 }
+
+#[tokio::test]
+async fn date_ranges_and_weekly_rules_keep_members_off_the_rota() {
+    let app = TestApp::spawn().await;
+    let c = church(&app, &[&["sound"], &["sound"], &["sound"]]).await;
+    let first = month_from_now(2);
+    let days = sundays(first);
+    for d in &days {
+        add_service(
+            &app,
+            &c.admin,
+            &c.dept,
+            "Culte",
+            *d,
+            "10:00",
+            "12:00",
+            json!([{"role": "sound", "count": 1}]),
+        )
+        .await;
+    }
+    // m0 is away the whole month (a range); m1 is busy every Sunday morning (a weekly rule).
+    let (s, out) = app
+        .call(
+            "POST",
+            &format!(
+                "/api/v1/departments/{}/members/me/availabilities/ranges",
+                c.dept
+            ),
+            Some(&c.members[0].token),
+            Some(
+                json!({"from": first.to_string(), "to": (first + Months::new(1)).to_string(),
+                        "isAllDay": true, "reason": "Voyage"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{out}");
+    let (s, out) = app
+        .call(
+            "POST",
+            &format!(
+                "/api/v1/departments/{}/members/me/availabilities/weekly",
+                c.dept
+            ),
+            Some(&c.members[1].token),
+            Some(
+                json!({"weekday": "sunday", "isAllDay": false, "startTime": "09:00",
+                        "endTime": "11:00", "startsOn": first.to_string()}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{out}");
+
+    let p = create_planning(&app, &c.admin, &c.dept, first).await;
+    let id = p["id"].as_str().unwrap().to_string();
+    let p = generate(&app, &c.admin, &id).await;
+    assert_eq!(p["filledSlots"], days.len(), "{p:#}");
+    for a in assignments(&p) {
+        assert_eq!(a["userId"], c.members[2].user_id.as_str(), "{a}");
+    }
+    // Taking m2 away too leaves the slots empty, each explained by the rules.
+    let (s, _) = app
+        .call(
+            "POST",
+            &format!(
+                "/api/v1/departments/{}/members/{}/availabilities/ranges",
+                c.dept, c.members[2].user_id
+            ),
+            Some(&c.admin.token),
+            Some(
+                json!({"from": first.to_string(), "to": (first + Months::new(1)).to_string(),
+                        "isAllDay": true}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let p = generate(&app, &c.admin, &id).await;
+    assert_eq!(p["filledSlots"], 0, "{p:#}");
+    let unfilled = p["unfilled"].as_array().unwrap();
+    assert_eq!(unfilled.len(), days.len(), "{p:#}");
+    for u in unfilled {
+        for cand in u["candidates"].as_array().unwrap() {
+            assert_eq!(cand["reasons"][0]["rule"], "unavailable", "{u}");
+        }
+    }
+}

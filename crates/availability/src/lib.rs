@@ -44,6 +44,7 @@ pub use ports::{Added, AvailabilityStore};
 pub use rules::{MonthPayload, UnavailableDateInput};
 pub use service::{
     Availability, AvailabilityError, DeptRef, MemberMonth, MonthView, Person, RulesView,
+    department_blockouts,
 };
 
 /// The most entries a month may hold (two part-day entries a day for a 31-day month).

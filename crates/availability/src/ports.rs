@@ -22,13 +22,6 @@ pub enum Added {
 }
 
 pub trait AvailabilityStore: Send + Sync + 'static {
-    /// One person's one-off blockouts in a month, by date then start time.
-    fn month(
-        &self,
-        org: OrganizationId,
-        user: UserId,
-        month: Month,
-    ) -> impl Future<Output = Result<Vec<Blockout>, StoreError>> + Send;
     /// One person's one-offs of the month, and their ranges and weekly rules that touch it
     /// (three statements).
     fn person_month(
@@ -48,15 +41,9 @@ pub trait AvailabilityStore: Send + Sync + 'static {
         event: &DomainEvent,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The one-off blockouts of a month of every active member of the department.
-    fn department_month(
-        &self,
-        org: OrganizationId,
-        dept: DepartmentId,
-        month: Month,
-    ) -> impl Future<Output = Result<Vec<(UserId, Blockout)>, StoreError>> + Send;
     /// [`AvailabilityStore::person_month`] for every active member of the department, in a
-    /// fixed number of statements whatever their number.
+    /// fixed number of statements whatever their number. Callers wanting blockouts use
+    /// [`crate::department_blockouts`], which expands the ranges and weekly rules.
     fn department_records(
         &self,
         org: OrganizationId,

@@ -389,11 +389,7 @@ impl<S: AvailabilityStore, T: TeamStore> Availability<S, T> {
         dept: DepartmentId,
         month: Month,
     ) -> Result<Vec<(UserId, Blockout)>, StoreError> {
-        let records = self.store.department_records(org, dept, month).await?;
-        Ok(effective_by_person(&records, month)
-            .into_iter()
-            .flat_map(|(user, entries)| entries.into_iter().map(move |e| (user, e.blockout)))
-            .collect())
+        department_blockouts(&self.store, org, dept, month).await
     }
 
     /// The members (leaders included, guests aside: they do not serve) who have not answered
@@ -610,6 +606,22 @@ impl<S: AvailabilityStore, T: TeamStore> Availability<S, T> {
             None => Ok(PersonalData::default()),
         }
     }
+}
+
+/// [`Availability::department_blockouts`] over any availability store, for services that hold
+/// the store rather than the availability service (the rota). No authorisation: the caller
+/// authorises. Three statements whatever the department's size.
+pub async fn department_blockouts<S: AvailabilityStore>(
+    store: &S,
+    org: OrganizationId,
+    dept: DepartmentId,
+    month: Month,
+) -> Result<Vec<(UserId, Blockout)>, StoreError> {
+    let records = store.department_records(org, dept, month).await?;
+    Ok(effective_by_person(&records, month)
+        .into_iter()
+        .flat_map(|(user, entries)| entries.into_iter().map(move |e| (user, e.blockout)))
+        .collect())
 }
 
 impl crate::answers::Answerer for teams::Member {

@@ -168,11 +168,16 @@ impl<S: RotaStore, A: AvailabilityStore, T: TeamStore> Rota<S, A, T> {
         Ok(())
     }
 
+    /// Every member's effective blockouts of the month: one-off entries and the days of their
+    /// date ranges and weekly rules.
     async fn blockouts(&self, p: &Planning) -> Result<Vec<(UserId, Blockout)>, RotaError> {
-        Ok(self
-            .availability
-            .department_month(p.organization, p.department, p.month)
-            .await?)
+        Ok(availability::department_blockouts(
+            &self.availability,
+            p.organization,
+            p.department,
+            p.month,
+        )
+        .await?)
     }
 
     /// The department's plannings the caller may see, newest month first.

@@ -392,33 +392,6 @@ impl SeaAvailability {
 }
 
 impl AvailabilityStore for SeaAvailability {
-    async fn month(
-        &self,
-        org: OrganizationId,
-        user: UserId,
-        month: Month,
-    ) -> Result<Vec<Blockout>, StoreError> {
-        let (from, to) = bounds(month);
-        let rows = all(
-            &self.conn,
-            &format!(
-                "SELECT {COLUMNS} FROM blockouts b WHERE b.organization_id = ? AND b.user_id = ? \
-                 AND b.date BETWEEN ? AND ? ORDER BY b.date, b.start_time, b.id"
-            ),
-            vec![
-                org.as_uuid().into(),
-                user.as_uuid().into(),
-                from.into(),
-                to.into(),
-            ],
-        )
-        .await?;
-        Ok(decode(&rows, Row::into_pair)?
-            .into_iter()
-            .map(|(_, b)| b)
-            .collect())
-    }
-
     async fn person_month(
         &self,
         org: OrganizationId,
@@ -483,34 +456,6 @@ impl AvailabilityStore for SeaAvailability {
         .await?;
         crate::outbox::record(&tx, std::slice::from_ref(event), now).await?;
         tx.commit().await.map_err(err)
-    }
-
-    async fn department_month(
-        &self,
-        org: OrganizationId,
-        dept: DepartmentId,
-        month: Month,
-    ) -> Result<Vec<(UserId, Blockout)>, StoreError> {
-        let (from, to) = bounds(month);
-        let o = org.as_uuid();
-        let rows = all(
-            &self.conn,
-            &format!(
-                "SELECT {COLUMNS} FROM blockouts b {} \
-                 WHERE b.organization_id = ? AND b.date BETWEEN ? AND ? \
-                 ORDER BY b.user_id, b.date, b.start_time, b.id",
-                members_join("b")
-            ),
-            vec![
-                o.into(),
-                dept.as_uuid().into(),
-                o.into(),
-                from.into(),
-                to.into(),
-            ],
-        )
-        .await?;
-        decode(&rows, Row::into_pair)
     }
 
     async fn department_records(

@@ -270,7 +270,9 @@ fn init_tracing(settings: &Settings) -> anyhow::Result<Option<api::sentry::Sentr
 async fn migrate(settings: &Settings, action: MigrateAction) -> anyhow::Result<()> {
     use secrecy::ExposeSecret;
     let mut cfg = store_sea::DbConfig::new(settings.database_url.expose_secret());
-    cfg.max_connections = 2;
+    // One connection: every step sees the schema the previous one left (a second pooled
+    // SQLite connection may still read an older snapshot).
+    cfg.max_connections = 1;
     let db = store_sea::Db::connect(&cfg)
         .await
         .context("cannot connect to the database")?;

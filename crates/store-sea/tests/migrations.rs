@@ -100,7 +100,12 @@ async fn fill(db: &store_sea::Db) {
 #[tokio::test]
 async fn up_down_up_one_step_at_a_time() {
     let test_db = TestDb::empty().await;
-    let db = test_db.connect().await;
+    // One connection, as `monservice migrate` uses: with several, a pooled SQLite connection
+    // could still read the schema from before a rollback (WAL snapshot) and the next `up`
+    // then met an index that was already gone.
+    let mut cfg = store_sea::DbConfig::new(&test_db.url);
+    cfg.max_connections = 1;
+    let db = store_sea::Db::connect(&cfg).await.unwrap();
     let total = Migrator::migrations().len() as u32;
     db.migrate_up().await.unwrap();
     assert!(db.pending_migrations().await.unwrap().is_empty());

@@ -29,5 +29,5 @@ TOKEN=$(curl -sf localhost:18081/api/v1/auth/login -H 'content-type: application
 NEXT=$(python3 -c 'import datetime as d; t=d.date.today(); m=t.month % 12 + 1; y=t.year + (t.month == 12); print(y, m)')
 python3 benches/rota_generate.py http://127.0.0.1:18081 "$TOKEN" "$DEPT" $NEXT "$RUNS"
 echo "== worker's own time (solve + store), from its log"
-grep -o '"elapsed_ms":[0-9]*' /tmp/monservice-rota-bench.log | cut -d: -f2 | sort -n \
+grep 'rota generated' /tmp/monservice-rota-bench.log | grep -oE 'elapsed_ms"?[=:][0-9]+' | grep -oE '[0-9]+$' | sort -n \
   | python3 -c 'import sys,statistics; v=[int(x) for x in sys.stdin]; print(f"{len(v)} generations: p50 {statistics.median(v)} ms, max {max(v)} ms") if v else print("no log lines")'

@@ -9,8 +9,8 @@ use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 use store_sea::{
-    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAvailability, SeaRota, SeaSchedule, SeaTeams,
-    StoreError,
+    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAvailability, SeaCalendarFeeds, SeaRota,
+    SeaSchedule, SeaTeams, StoreError,
 };
 
 /// The accounts service as wired in production and tests.
@@ -26,6 +26,10 @@ pub type AvailabilityService = availability::Availability<SeaAvailability, SeaTe
 pub type RotaService = rota::Rota<SeaRota, SeaAvailability, SeaTeams>;
 /// The services service as wired in production and tests.
 pub type ScheduleService = schedule::Schedule<SeaSchedule, SeaTeams>;
+
+/// Personal calendar feeds (their tokens and the rota they read), as wired in production and
+/// tests.
+pub type CalendarFeedsService = exports::CalendarFeeds<SeaCalendarFeeds, SeaRota>;
 
 /// How long an invitation link stays valid.
 pub const INVITATION_TTL_DAYS: i64 = 7;
@@ -56,6 +60,7 @@ pub struct AppContext {
     pub availability: AvailabilityService,
     pub rota: RotaService,
     pub schedule: ScheduleService,
+    pub calendar_feeds: CalendarFeedsService,
     /// Google sign-in, when `FEATURE_OAUTH_GOOGLE` is on and `GOOGLE_CLIENT_ID` is set.
     pub google: Option<oidc::GoogleOidc>,
 }
@@ -176,6 +181,10 @@ impl AppContext {
                 teams.clone(),
             ),
             schedule: schedule::Schedule::new(SeaSchedule::new(db.conn.clone()), teams.clone()),
+            calendar_feeds: exports::CalendarFeeds::new(
+                SeaCalendarFeeds::new(db.conn.clone()),
+                SeaRota::new(db.conn.clone()),
+            ),
             teams,
             jobs: JobStore::new(db.conn.clone()),
             db,
@@ -223,6 +232,10 @@ impl AppContext {
                 );
                 ctx.schedule =
                     schedule::Schedule::new(SeaSchedule::new(db.conn.clone()), ctx.teams.clone());
+                ctx.calendar_feeds = exports::CalendarFeeds::new(
+                    SeaCalendarFeeds::new(db.conn.clone()),
+                    SeaRota::new(db.conn.clone()),
+                );
                 ctx.db = db;
                 ctx
             }

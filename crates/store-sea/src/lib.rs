@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod availability;
+pub mod calendar_feeds;
 pub mod db;
 pub mod jobs;
 pub mod outbox;
@@ -23,6 +24,7 @@ pub mod teams;
 
 pub use accounts::SeaAccounts;
 pub use availability::SeaAvailability;
+pub use calendar_feeds::SeaCalendarFeeds;
 pub use db::{Backend, Db, DbConfig, statements_sent};
 pub use jobs::{ClaimedJob, JobCounts, JobRow, JobStatus, JobStore, NewJob};
 pub use rota::SeaRota;

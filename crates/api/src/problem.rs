@@ -362,6 +362,21 @@ impl From<rota::RotaError> for ApiError {
     }
 }
 
+impl From<exports::FeedError> for ApiError {
+    fn from(e: exports::FeedError) -> Self {
+        match e {
+            exports::FeedError::NotFound(d) => ApiError::NotFound(d.into()),
+            exports::FeedError::Store(s) => accounts::AccountError::Store(s).into(),
+        }
+    }
+}
+
+impl From<exports::PdfError> for ApiError {
+    fn from(e: exports::PdfError) -> Self {
+        ApiError::Internal(format!("rota pdf: {e}"))
+    }
+}
+
 impl From<availability::AvailabilityError> for ApiError {
     fn from(e: availability::AvailabilityError) -> Self {
         match e {

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod availability;
+pub mod exports;
 pub mod google;
 pub mod health;
 pub mod invitations;
@@ -100,5 +101,11 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(plannings::suggestions)
         .service(plannings::my_assignments)
         .service(plannings::confirm)
-        .service(plannings::decline);
+        .service(plannings::decline)
+        .service(exports::export_ics)
+        .service(exports::export_pdf)
+        .service(exports::create_feed)
+        .service(exports::feed_status)
+        .service(exports::revoke_feed)
+        .service(exports::feed);
 }

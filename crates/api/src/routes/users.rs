@@ -376,6 +376,9 @@ pub struct DataExport {
     pub invitations: Vec<crate::routes::invitations::InvitationOut>,
     /// My blockouts: one-off entries, date ranges and weekly rules.
     pub availability: AvailabilityExport,
+    /// Whether I have a personal calendar feed, and since when (never its address: only a
+    /// hash of its token is kept).
+    pub calendar_feed: crate::routes::exports::CalendarFeedStatusOut,
 }
 
 /// The availability part of the data export.
@@ -400,6 +403,7 @@ pub async fn data_export(
     let now = ctx.clock.now();
     let memberships = ctx.teams.memberships_of(u.id).await?;
     let invitations = ctx.teams.invitations_involving(&u.email, u.id).await?;
+    let feed = ctx.calendar_feeds.info(&teams::Viewer::of(u)).await?;
     let mine = ctx
         .availability
         .personal_data(&teams::Viewer::of(u))
@@ -420,6 +424,10 @@ pub async fn data_export(
                 .collect(),
             ranges: mine.ranges.iter().map(Into::into).collect(),
             weekly_rules: mine.weekly.iter().map(Into::into).collect(),
+        },
+        calendar_feed: crate::routes::exports::CalendarFeedStatusOut {
+            active: feed.is_some(),
+            created_at: feed.map(|f| f.created_at),
         },
         memberships: memberships.into_iter().map(Into::into).collect(),
         invitations: invitations

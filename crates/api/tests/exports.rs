@@ -934,3 +934,31 @@ async fn another_churchs_rota_cannot_be_exported() {
         .await;
     assert_eq!((s, &out["active"]), (200, &json!(false)));
 }
+
+#[tokio::test]
+async fn the_feed_address_starts_with_public_api_url_once_it_is_set() {
+    let app = TestApp::spawn_with(&[("PUBLIC_API_URL", "https://api.example.org/")]).await;
+    let admin = app.sign_up("admin@example.org").await;
+    app.create_church(&admin, "Lyon").await;
+    let (s, out) = app
+        .call("POST", "/api/v1/me/calendar-feed", Some(&admin.token), None)
+        .await;
+    assert_eq!(s, 201, "{out}");
+    let url = out["url"].as_str().unwrap();
+    let token = url
+        .strip_prefix("https://api.example.org/api/v1/calendar/")
+        .and_then(|t| t.strip_suffix(".ics"))
+        .unwrap_or_else(|| panic!("{url}"));
+    assert_eq!(token.len(), 43);
+    // The same feed, here.
+    let (s, _, body) = fetch(
+        &app,
+        &app.url(&format!("/api/v1/calendar/{token}.ics")),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (cal, events) = parse_ics(&body);
+    assert_eq!(cal["X-WR-CALNAME"], "MonService – Mes services");
+    assert!(events.is_empty());
+}

@@ -151,7 +151,7 @@ pub const VARIABLES: &[Var] = &[
     var(
         "PUBLIC_API_URL",
         "http://localhost:8000",
-        "Base URL of this API as browsers reach it, used in links to files it serves (avatars).",
+        "Base URL of this API as browsers and calendar apps reach it: links to files it serves (avatars) and personal calendar feed URLs (left at this default, feeds use the request's own host).",
     ),
     var(
         "FRONTEND_URL",

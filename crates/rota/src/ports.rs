@@ -2,8 +2,7 @@
 //! statement by it; each write is one transaction that also records its events.
 
 use crate::model::{
-    Assignment, AssignmentStatus, MonthData, MyAssignment, Planning, PlanningStatus,
-    SlotExplanation,
+    Assignment, MonthData, MyAssignment, Planning, PlanningStatus, SlotExplanation,
 };
 use availability::Month;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -103,13 +102,13 @@ pub trait RotaStore: Send + Sync + 'static {
         id: AssignmentId,
     ) -> impl Future<Output = Result<Option<MyAssignment>, StoreError>> + Send;
 
-    /// Records a member's answer and its event.
+    /// Records a member's answer, the planning's figures after it (a `Change::Summary`; the
+    /// version moves on) and its event, in one transaction.
     fn respond(
         &self,
         org: OrganizationId,
-        id: AssignmentId,
-        status: AssignmentStatus,
-        reason: Option<String>,
+        answer: &Assignment,
+        summary: Change,
         events: Vec<DomainEvent>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;

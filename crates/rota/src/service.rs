@@ -545,7 +545,6 @@ impl<S: RotaStore, A: AvailabilityStore, T: TeamStore> Rota<S, A, T> {
                 };
                 return self
                     .finish(
-                        viewer,
                         &p,
                         version,
                         &mut data,
@@ -579,7 +578,6 @@ impl<S: RotaStore, A: AvailabilityStore, T: TeamStore> Rota<S, A, T> {
             }
         };
         self.finish(
-            viewer,
             &p,
             version,
             &mut data,
@@ -607,7 +605,6 @@ impl<S: RotaStore, A: AvailabilityStore, T: TeamStore> Rota<S, A, T> {
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
-        _viewer: &Viewer,
         p: &Planning,
         version: i32,
         data: &mut MonthData,
@@ -750,8 +747,28 @@ impl<S: RotaStore, A: AvailabilityStore, T: TeamStore> Rota<S, A, T> {
             .actor(viewer.user)
             .user(viewer.user)
             .payload(payload);
+        // A decline opens the slot again (a later confirmation takes it back): the rota's
+        // figures and explanations follow.
+        let planning = self
+            .store
+            .planning(org, a.planning)
+            .await?
+            .ok_or(RotaError::NotFound(NO_ASSIGNMENT))?;
+        let mut data = self.store.month_data(org, &planning).await?;
+        if let Some(x) = data.assignments.iter_mut().find(|x| x.id == a.id) {
+            x.status = status;
+        }
+        let blockouts = self.blockouts(&planning).await?;
+        let (required, filled) = slots(&data);
+        let summary = Change::Summary {
+            required,
+            filled,
+            confidence: confidence(required, filled),
+            explanations: Board::new(&data, &blockouts).explain(),
+            generated: None,
+        };
         self.store
-            .respond(org, id, status, a.decline_reason.clone(), vec![event], now)
+            .respond(org, &a, summary, vec![event], now)
             .await?;
         Ok(MyAssignment {
             assignment: Assignment {

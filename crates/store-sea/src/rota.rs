@@ -515,91 +515,7 @@ impl RotaStore for SeaRota {
             return Ok(None);
         }
         for change in changes {
-            match change {
-                Change::Insert(a) => insert_assignments(&tx, org, &[a], now).await?,
-                Change::Update(a) => {
-                    exec(
-                        &tx,
-                        "UPDATE assignments SET service_id = ?, user_id = ?, role = ?, pinned = ?, \
-                         forced = ?, warnings = ?, status = ?, decline_reason = ?, responded_at = ?, \
-                         flag = ?, updated_at = ? WHERE id = ? AND organization_id = ? AND planning_id = ?",
-                        vec![
-                            a.service.as_uuid().into(),
-                            a.user.as_uuid().into(),
-                            a.role.clone().into(),
-                            a.pinned.into(),
-                            a.forced.into(),
-                            to_json(&a.warnings)?.into(),
-                            a.status.as_str().into(),
-                            a.decline_reason.clone().into(),
-                            a.responded_at.map(ms).into(),
-                            a.flag.clone().into(),
-                            ms(now).into(),
-                            a.id.as_uuid().into(),
-                            o.into(),
-                            pid.into(),
-                        ],
-                    )
-                    .await?;
-                }
-                Change::Delete(id) => {
-                    exec(
-                        &tx,
-                        "DELETE FROM assignments WHERE id = ? AND organization_id = ? AND planning_id = ?",
-                        vec![id.as_uuid().into(), o.into(), pid.into()],
-                    )
-                    .await?;
-                }
-                Change::ReplaceUnpinned(list) => {
-                    exec(
-                        &tx,
-                        "DELETE FROM assignments WHERE organization_id = ? AND planning_id = ? \
-                         AND pinned = ?",
-                        vec![o.into(), pid.into(), false.into()],
-                    )
-                    .await?;
-                    insert_assignments(&tx, org, &list, now).await?;
-                }
-                Change::Summary {
-                    required,
-                    filled,
-                    confidence,
-                    explanations,
-                    generated,
-                } => {
-                    exec(
-                        &tx,
-                        "UPDATE plannings SET required_slots = ?, filled_slots = ?, \
-                         confidence_score = ?, explanations = ?, \
-                         generated_at = COALESCE(?, generated_at) \
-                         WHERE id = ? AND organization_id = ?",
-                        vec![
-                            i64::from(required).into(),
-                            i64::from(filled).into(),
-                            confidence.into(),
-                            to_json(&explanations)?.into(),
-                            generated.map(ms).into(),
-                            pid.into(),
-                            o.into(),
-                        ],
-                    )
-                    .await?;
-                }
-                Change::Status { to, published_at } => {
-                    exec(
-                        &tx,
-                        "UPDATE plannings SET status = ?, published_at = COALESCE(?, published_at) \
-                         WHERE id = ? AND organization_id = ?",
-                        vec![
-                            to.as_str().into(),
-                            published_at.map(ms).into(),
-                            pid.into(),
-                            o.into(),
-                        ],
-                    )
-                    .await?;
-                }
-            }
+            apply(&tx, org, planning_id, change, now).await?;
         }
         crate::outbox::record(&tx, &events, now).await?;
         let after = read_planning(&tx, org, planning_id).await?;
@@ -680,48 +596,26 @@ impl RotaStore for SeaRota {
     async fn respond(
         &self,
         org: OrganizationId,
-        id: AssignmentId,
-        status: AssignmentStatus,
-        reason: Option<String>,
+        answer: &Assignment,
+        summary: Change,
         events: Vec<DomainEvent>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let o = org.as_uuid();
         let tx = self.conn.begin().await.map_err(err)?;
-        // A decline opens the slot again, a later confirmation takes it back: the planning's
-        // figures and version follow.
-        let delta = match status {
-            AssignmentStatus::Declined => {
-                "CASE WHEN a.status <> 'declined' AND p.filled_slots > 0 THEN -1 ELSE 0 END"
-            }
-            _ => "CASE WHEN a.status = 'declined' THEN 1 ELSE 0 END",
-        };
-        exec(
+        let planning = one(
             &tx,
-            &format!(
-                "UPDATE plannings SET version = version + 1, updated_at = ?, \
-                 filled_slots = filled_slots + (SELECT {delta} FROM assignments a JOIN plannings p \
-                   ON p.id = a.planning_id WHERE a.id = ? AND a.organization_id = ?) \
-                 WHERE organization_id = ? AND id = (SELECT planning_id FROM assignments \
-                   WHERE id = ? AND organization_id = ?)"
-            ),
-            vec![
-                ms(now).into(),
-                id.as_uuid().into(),
-                o.into(),
-                o.into(),
-                id.as_uuid().into(),
-                o.into(),
-            ],
+            "SELECT planning_id FROM assignments WHERE id = ? AND organization_id = ?",
+            vec![answer.id.as_uuid().into(), o.into()],
         )
-        .await?;
+        .await?
+        .ok_or_else(|| corrupt("assignment vanished"))?;
+        let planning: Uuid = planning.try_get("", "planning_id").map_err(err)?;
         exec(
             &tx,
-            "UPDATE plannings SET confidence_score = CASE WHEN required_slots > 0 \
-             THEN filled_slots * 1.0 / required_slots ELSE 1.0 END \
-             WHERE organization_id = ? AND id = (SELECT planning_id FROM assignments \
-               WHERE id = ? AND organization_id = ?)",
-            vec![o.into(), id.as_uuid().into(), o.into()],
+            "UPDATE plannings SET version = version + 1, updated_at = ? \
+             WHERE id = ? AND organization_id = ?",
+            vec![ms(now).into(), planning.into(), o.into()],
         )
         .await?;
         exec(
@@ -729,19 +623,118 @@ impl RotaStore for SeaRota {
             "UPDATE assignments SET status = ?, decline_reason = ?, responded_at = ?, updated_at = ? \
              WHERE id = ? AND organization_id = ?",
             vec![
-                status.as_str().into(),
-                reason.into(),
+                answer.status.as_str().into(),
+                answer.decline_reason.clone().into(),
                 ms(now).into(),
                 ms(now).into(),
-                id.as_uuid().into(),
+                answer.id.as_uuid().into(),
                 o.into(),
             ],
         )
         .await?;
+        apply(&tx, org, PlanningId(planning), summary, now).await?;
         crate::outbox::record(&tx, &events, now).await?;
         tx.commit().await.map_err(err)?;
         Ok(())
     }
+}
+
+/// One part of a write, inside its transaction.
+async fn apply<C: ConnectionTrait>(
+    tx: &C,
+    org: OrganizationId,
+    planning_id: PlanningId,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let o = org.as_uuid();
+    let pid = planning_id.as_uuid();
+    match change {
+        Change::Insert(a) => insert_assignments(tx, org, &[a], now).await?,
+        Change::Update(a) => {
+            exec(
+                    tx,
+                    "UPDATE assignments SET service_id = ?, user_id = ?, role = ?, pinned = ?, \
+                     forced = ?, warnings = ?, status = ?, decline_reason = ?, responded_at = ?, \
+                     flag = ?, updated_at = ? WHERE id = ? AND organization_id = ? AND planning_id = ?",
+                    vec![
+                        a.service.as_uuid().into(),
+                        a.user.as_uuid().into(),
+                        a.role.clone().into(),
+                        a.pinned.into(),
+                        a.forced.into(),
+                        to_json(&a.warnings)?.into(),
+                        a.status.as_str().into(),
+                        a.decline_reason.clone().into(),
+                        a.responded_at.map(ms).into(),
+                        a.flag.clone().into(),
+                        ms(now).into(),
+                        a.id.as_uuid().into(),
+                        o.into(),
+                        pid.into(),
+                    ],
+                )
+                .await?;
+        }
+        Change::Delete(id) => {
+            exec(
+                tx,
+                "DELETE FROM assignments WHERE id = ? AND organization_id = ? AND planning_id = ?",
+                vec![id.as_uuid().into(), o.into(), pid.into()],
+            )
+            .await?;
+        }
+        Change::ReplaceUnpinned(list) => {
+            exec(
+                tx,
+                "DELETE FROM assignments WHERE organization_id = ? AND planning_id = ? \
+                     AND pinned = ?",
+                vec![o.into(), pid.into(), false.into()],
+            )
+            .await?;
+            insert_assignments(tx, org, &list, now).await?;
+        }
+        Change::Summary {
+            required,
+            filled,
+            confidence,
+            explanations,
+            generated,
+        } => {
+            exec(
+                tx,
+                "UPDATE plannings SET required_slots = ?, filled_slots = ?, \
+                     confidence_score = ?, explanations = ?, \
+                     generated_at = COALESCE(?, generated_at) \
+                     WHERE id = ? AND organization_id = ?",
+                vec![
+                    i64::from(required).into(),
+                    i64::from(filled).into(),
+                    confidence.into(),
+                    to_json(&explanations)?.into(),
+                    generated.map(ms).into(),
+                    pid.into(),
+                    o.into(),
+                ],
+            )
+            .await?;
+        }
+        Change::Status { to, published_at } => {
+            exec(
+                tx,
+                "UPDATE plannings SET status = ?, published_at = COALESCE(?, published_at) \
+                     WHERE id = ? AND organization_id = ?",
+                vec![
+                    to.as_str().into(),
+                    published_at.map(ms).into(),
+                    pid.into(),
+                    o.into(),
+                ],
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 const MINE_SQL: &str = "SELECT a.id, a.planning_id, a.service_id, a.user_id, a.role, a.pinned, \

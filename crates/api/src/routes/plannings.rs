@@ -375,7 +375,6 @@ pub async fn job_status(
         .ok_or_else(not_found)?;
     use store_sea::JobStatus::*;
     let (status, progress) = match row.status {
-        Pending if row.attempts > 0 => ("pending", 0),
         Pending => ("pending", 0),
         Running => ("running", 50),
         Done => ("done", 100),

@@ -23,6 +23,9 @@ pub struct PendingEvent {
 pub struct Recipients {
     /// The active leaders of each department asked for.
     pub leaders: HashMap<(OrganizationId, DepartmentId), Vec<UserId>>,
+    /// The active administrators of each church of the departments asked for: they are told
+    /// instead when a department has no leader.
+    pub admins: HashMap<OrganizationId, Vec<UserId>>,
     /// The language of every user asked for and of every leader returned, when their account
     /// still exists in that church.
     pub locales: HashMap<UserId, Locale>,
@@ -34,7 +37,8 @@ pub trait NotificationStore: Send + Sync + 'static {
         &self,
         limit: u64,
     ) -> impl Future<Output = Result<Vec<PendingEvent>, StoreError>> + Send;
-    /// The leaders of `depts` and the languages of `users` and of those leaders: a fixed
+    /// The leaders of `depts`, the administrators of their churches, and the languages of
+    /// `users` and of those leaders and administrators: a fixed
     /// number of statements whatever the sizes.
     fn recipients(
         &self,

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `rota.published` | the assigned member (one event per member) | their services that month |
 //! | `assignment.added` / `.changed` / `.removed` | the member concerned | the service and role |
-//! | `assignment.confirmed` / `.declined` | the department's leaders, not the member | the reason of a decline |
+//! | `assignment.confirmed` / `.declined` | the department's leaders (or, without one, the church's administrators), not the member | the reason of a decline |
 //! | `rota.member_left` | the department's leaders | how many assignments to replace |
 //! | `availability.changed` | the department's leaders, not the member | the month |
 //! | `invitation.accepted` | the inviter | who joined which department |
@@ -14,11 +14,10 @@
 //! Nobody is notified of their own action.
 
 use crate::model::NewNotification;
-use crate::ports::PendingEvent;
+use crate::ports::{PendingEvent, Recipients};
 use accounts::Locale;
 use kernel::{DepartmentId, DomainEvent, OrganizationId, UserId};
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
 
 pub const ROTA_PUBLISHED: &str = "rota.published";
 pub const ASSIGNMENT_ADDED: &str = "assignment.added";
@@ -415,25 +414,23 @@ fn with_user(mut data: Value, user: Option<UserId>) -> Value {
     data
 }
 
-/// The notifications a batch of events produces. `leaders` lists each department's active
-/// leaders; `locales` the language of every user who may receive one — a recipient missing
-/// from it (their account was deleted meanwhile) gets nothing. The author of an event is never
+/// The notifications a batch of events produces. `r.leaders` lists each department's active
+/// leaders (its church's administrators are told when it has none); `r.locales` the language
+/// of every user who may receive one — a recipient missing from it (their account was deleted meanwhile) gets nothing. The author of an event is never
 /// told of it, and nobody is told twice of one event.
-pub fn plan(
-    events: &[PendingEvent],
-    leaders: &HashMap<(OrganizationId, DepartmentId), Vec<UserId>>,
-    locales: &HashMap<UserId, Locale>,
-) -> Vec<NewNotification> {
+pub fn plan(events: &[PendingEvent], r: &Recipients) -> Vec<NewNotification> {
+    let (leaders, locales) = (&r.leaders, &r.locales);
     let mut out = Vec::new();
     for pe in events {
         let e = &pe.event;
         let mut to: Vec<UserId> = match audience(e) {
             Audience::Nobody => continue,
             Audience::User(u) => vec![u],
-            Audience::Leaders(d) => leaders
-                .get(&(e.organization, d))
-                .cloned()
-                .unwrap_or_default(),
+            // A department without a leader is run by the church's administrators.
+            Audience::Leaders(d) => match leaders.get(&(e.organization, d)) {
+                Some(l) if !l.is_empty() => l.clone(),
+                _ => r.admins.get(&e.organization).cloned().unwrap_or_default(),
+            },
         };
         // A leader who declines their own assignment is not told about it.
         if matches!(audience(e), Audience::Leaders(_)) {
@@ -486,6 +483,7 @@ pub fn wanted(events: &[PendingEvent]) -> (Vec<(OrganizationId, UserId)>, Vec<De
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+    use std::collections::HashMap;
     use uuid::Uuid;
 
     const BOTH: [Locale; 2] = [Locale::Fr, Locale::En];
@@ -586,6 +584,17 @@ mod tests {
 
     fn leaders() -> HashMap<(OrganizationId, DepartmentId), Vec<UserId>> {
         HashMap::from([((org(), dept()), vec![leader()])])
+    }
+
+    fn recipients(
+        leaders: HashMap<(OrganizationId, DepartmentId), Vec<UserId>>,
+        locales: HashMap<UserId, Locale>,
+    ) -> Recipients {
+        Recipients {
+            leaders,
+            admins: HashMap::new(),
+            locales,
+        }
     }
 
     #[test]
@@ -770,7 +779,7 @@ mod tests {
     #[test]
     fn plan_sends_each_to_the_right_people_in_their_language() {
         for l in BOTH {
-            let notes = plan(&pending(events()), &leaders(), &everyone(l));
+            let notes = plan(&pending(events()), &recipients(leaders(), everyone(l)));
             let who: Vec<(String, UserId)> =
                 notes.iter().map(|n| (n.kind.clone(), n.user)).collect();
             assert_eq!(
@@ -806,14 +815,11 @@ mod tests {
         let other = UserId(Uuid::from_u128(13));
         let l = HashMap::from([((org(), dept()), vec![member(), other, other])]);
         let ev = pending(vec![events()[5].clone()]);
-        let notes = plan(
-            &ev,
-            &l,
-            &everyone(Locale::Fr)
-                .into_iter()
-                .chain([(other, Locale::En)])
-                .collect(),
-        );
+        let locales = everyone(Locale::Fr)
+            .into_iter()
+            .chain([(other, Locale::En)])
+            .collect();
+        let notes = plan(&ev, &recipients(l, locales));
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].user, other);
         assert!(notes[0].title.contains("declined"));
@@ -824,8 +830,7 @@ mod tests {
         own_pub.user = Some(leader());
         let notes = plan(
             &pending(vec![own, own_pub]),
-            &leaders(),
-            &everyone(Locale::Fr),
+            &recipients(leaders(), everyone(Locale::Fr)),
         );
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].kind, ROTA_PUBLISHED);
@@ -834,8 +839,26 @@ mod tests {
     #[test]
     fn deleted_accounts_and_departments_without_leaders_get_nothing() {
         let locales = HashMap::from([(leader(), Locale::Fr)]);
-        let notes = plan(&pending(events()), &HashMap::new(), &locales);
+        let notes = plan(&pending(events()), &recipients(HashMap::new(), locales));
         assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn the_administrators_hear_for_a_department_without_leader() {
+        let admin = UserId(Uuid::from_u128(20));
+        let mut r = recipients(HashMap::new(), everyone(Locale::En));
+        r.locales.insert(admin, Locale::En);
+        r.admins.insert(org(), vec![admin]);
+        let notes = plan(&pending(vec![events()[5].clone()]), &r);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].user, admin);
+        // With a leader, the leader only.
+        r.leaders = leaders();
+        let notes = plan(&pending(vec![events()[5].clone()]), &r);
+        assert_eq!(
+            notes.iter().map(|n| n.user).collect::<Vec<_>>(),
+            vec![leader()]
+        );
     }
 
     #[test]

@@ -60,7 +60,7 @@ impl<S: NotificationStore> Notifications<S> {
             }
             let (users, depts) = wanted(&events);
             let r = self.store.recipients(&users, &depts).await?;
-            let notes = plan(&events, &r.leaders, &r.locales);
+            let notes = plan(&events, &r);
             let ids: Vec<_> = events.iter().map(|e| e.id).collect();
             stats.notifications += self.store.deliver(&notes, &ids, now).await?;
             stats.events += ids.len() as u64;

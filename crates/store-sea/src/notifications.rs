@@ -123,6 +123,33 @@ impl NotificationStore for SeaNotifications {
                 r.locales.insert(UserId(u), locale(l));
             }
         }
+        let mut orgs: Vec<Uuid> = depts.iter().map(|(o, _)| o.as_uuid()).collect();
+        orgs.sort();
+        orgs.dedup();
+        for chunk in orgs.chunks(LOOKUP_CHUNK * 2) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let rows = all(
+                &self.conn,
+                &format!(
+                    "SELECT id, organization_id, locale FROM users WHERE is_active = ? \
+                     AND role = 'admin' AND organization_id IN ({marks}) ORDER BY created_at, id"
+                ),
+                std::iter::once(Value::from(true))
+                    .chain(chunk.iter().map(|o| Value::from(*o)))
+                    .collect(),
+            )
+            .await?;
+            for row in rows {
+                let u: Uuid = row.try_get("", "id").map_err(err)?;
+                let o: Uuid = row.try_get("", "organization_id").map_err(err)?;
+                let l: String = row.try_get("", "locale").map_err(err)?;
+                r.admins
+                    .entry(OrganizationId(o))
+                    .or_default()
+                    .push(UserId(u));
+                r.locales.insert(UserId(u), locale(l));
+            }
+        }
         let user_pairs: Vec<_> = users
             .iter()
             .map(|(o, u)| (o.as_uuid(), u.as_uuid()))

@@ -460,3 +460,69 @@ async fn old_read_notifications_are_pruned_daily() {
     left.sort();
     assert_eq!(left, ["n1", "n2", "n3"]);
 }
+
+#[tokio::test]
+async fn my_export_holds_my_notifications_and_deleting_my_account_erases_them() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_up("admin@example.org").await;
+    app.create_church(&admin, "Lyon").await;
+    let dept = app.create_department(&admin, "Louange").await;
+    let me = app
+        .join_department(&admin, &dept, "me@example.org", "member")
+        .await;
+    let org = org_of(&app, &me).await;
+    let (s, out) = app
+        .call(
+            "PATCH",
+            "/api/v1/users/me",
+            Some(&me.token),
+            Some(json!({"notificationPreferences": {"rota.published": false}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{out}");
+    seed(&app, org, user_id(&me), 3).await;
+    seed(&app, org, user_id(&admin), 1).await;
+
+    let (s, export) = app
+        .call("GET", "/api/v1/users/me/data-export", Some(&me.token), None)
+        .await;
+    assert_eq!(s, 200, "{export}");
+    let mine = export["notifications"].as_array().unwrap();
+    assert_eq!(mine.len(), 3, "{export:#}");
+    assert_eq!(mine[0]["title"], "n0", "oldest first");
+    assert_eq!(
+        export["user"]["notificationPreferences"]["rota.published"],
+        false
+    );
+
+    let count = |user: UserId| {
+        let app = &app;
+        async move {
+            let db = app.db.connect().await;
+            let row = db
+                .conn
+                .query_one_raw(store_sea::jobs::stmt(
+                    db.conn.get_database_backend(),
+                    "SELECT COUNT(*) AS n FROM notifications WHERE user_id = ?",
+                    vec![user.as_uuid().into()],
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    assert_eq!(count(user_id(&me)).await, 3);
+    let (s, out) = app
+        .call(
+            "DELETE",
+            "/api/v1/users/me",
+            Some(&me.token),
+            Some(json!({"password": testkit::TEST_PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, 204, "{out}");
+    assert_eq!(count(user_id(&me)).await, 0);
+    // Others keep theirs (including the one telling of my arrival).
+    assert_eq!(count(user_id(&admin)).await, 1);
+}

@@ -83,6 +83,12 @@ pub trait NotificationStore: Send + Sync + 'static {
         user: UserId,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Every notification of the user, oldest first (the personal data export).
+    fn all_of(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<crate::Notification>, StoreError>> + Send;
     /// Deletes notifications read before `before` (every church: a maintenance job).
     fn prune_read(
         &self,

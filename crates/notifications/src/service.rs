@@ -114,6 +114,15 @@ impl<S: NotificationStore> Notifications<S> {
         Ok(self.store.mark_all_read(org, user, now).await?)
     }
 
+    /// Every notification of the user, oldest first, for the personal data export.
+    pub async fn all_of(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+    ) -> Result<Vec<crate::Notification>, NotificationError> {
+        Ok(self.store.all_of(org, user).await?)
+    }
+
     /// Deletes notifications read more than `keep_days` days ago.
     pub async fn prune(&self, keep_days: u32, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.store

@@ -289,6 +289,14 @@ impl NotificationStore for SeaNotifications {
         .await
     }
 
+    async fn all_of(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+    ) -> Result<Vec<Notification>, StoreError> {
+        export(&self.conn, org, user).await
+    }
+
     async fn prune_read(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         exec(
             &self.conn,
@@ -300,7 +308,7 @@ impl NotificationStore for SeaNotifications {
 }
 
 /// One user's notifications, oldest first, for the personal data export.
-pub async fn export<C: sea_orm::ConnectionTrait>(
+async fn export<C: sea_orm::ConnectionTrait>(
     conn: &C,
     org: OrganizationId,
     user: UserId,

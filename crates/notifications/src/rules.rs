@@ -360,7 +360,16 @@ pub fn render(e: &DomainEvent, l: Locale) -> Option<Content> {
             }
         }
         AVAILABILITY_CHANGED => {
-            let m = s(p, "month").map(|m| month(l, m));
+            // `months` as the availability domain records it (a range may span several).
+            let months: Vec<String> = match p.get("months").and_then(Value::as_array) {
+                Some(a) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|m| month(l, m))
+                    .collect(),
+                None => s(p, "month").map(|m| month(l, m)).into_iter().collect(),
+            };
+            let m = (!months.is_empty()).then(|| months.join(", "));
             Content {
                 title: if fr {
                     "Disponibilités modifiées"
@@ -375,7 +384,7 @@ pub fn render(e: &DomainEvent, l: Locale) -> Option<Content> {
                     (false, None) => format!("{member} changed their blockouts."),
                 },
                 link: Some(format!("/{}/dashboard/availability", l.as_str())),
-                data: with_user(ids(e, &["month", "year"]), e.actor.or(e.user)),
+                data: with_user(ids(e, &["month", "months", "change"]), e.user),
             }
         }
         INVITATION_ACCEPTED => {
@@ -754,6 +763,29 @@ mod tests {
             render(&ev[8], Locale::Fr).unwrap().body,
             "marie@example.org a rejoint Louange."
         );
+    }
+
+    #[test]
+    fn availability_lists_the_months_as_recorded() {
+        let e = DomainEvent::new(org(), AVAILABILITY_CHANGED)
+            .department(dept())
+            .actor(member())
+            .user(member())
+            .payload(
+                json!({"change": "range", "action": "added", "months": ["2026-12", "2027-01"]}),
+            );
+        let fr = render(&e, Locale::Fr).unwrap();
+        assert_eq!(
+            fr.body,
+            "Un membre a modifié ses indisponibilités de décembre 2026, janvier 2027."
+        );
+        let en = render(&e, Locale::En).unwrap();
+        assert_eq!(
+            en.body,
+            "A member changed their blockouts for December 2026, January 2027."
+        );
+        assert_eq!(en.data["months"], json!(["2026-12", "2027-01"]));
+        assert_eq!(en.data["memberId"], json!(member()));
     }
 
     #[test]

@@ -44,10 +44,14 @@ pub async fn record<C: ConnectionTrait>(
             exec(conn, &sql, values).await?;
         }
     }
-    if !events.is_empty() {
+    let notifies = events
+        .iter()
+        .any(|e| notifications::audience(e) != notifications::Audience::Nobody);
+    if notifies {
         // The notifications dispatcher, in the same transaction: it exists exactly when the
         // events do, and drains every pending event when it runs (so no dedupe key: one that
-        // matched an earlier, already finished dispatch would drop this wake).
+        // matched an earlier, already finished dispatch would drop this wake). Events that
+        // notify nobody (`service.*`) wait for the next dispatch or the hourly sweep.
         crate::jobs::enqueue(
             conn,
             &crate::NewJob::now(notifications::DISPATCH_JOB, serde_json::Value::Null, now)

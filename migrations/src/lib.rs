@@ -21,6 +21,7 @@ mod m20261125_000005_outbox;
 mod m20261125_000006_services;
 mod m20261125_000007_rota;
 mod m20261125_000008_blockout_rules;
+mod m20261125_000010_notifications;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_services::Migration),
             Box::new(m20261125_000007_rota::Migration),
             Box::new(m20261125_000008_blockout_rules::Migration),
+            Box::new(m20261125_000010_notifications::Migration),
         ]
     }
 }

@@ -185,6 +185,80 @@ async fn list_endpoints_run_a_fixed_number_of_statements() {
     assert_eq!(small, large, "GET {planning}");
     eprintln!("{planning}: {large} SQL statements (27 services, {assigned} assignments)");
     assert!(large <= 10, "{large}");
+
+    // Publishing it: the dispatcher turns one event per assigned member into notifications in
+    // a fixed number of statements (read the batch, the recipients, one insert, one update).
+    let (s, out) = app
+        .call(
+            "POST",
+            &format!("{planning}/publish"),
+            Some(&admin.token),
+            Some(serde_json::json!({"version": body["version"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{out}");
+    let before = store_sea::statements_sent();
+    let stats = app
+        .ctx
+        .notifications
+        .dispatch(notifications::DISPATCH_BATCH, chrono::Utc::now())
+        .await
+        .unwrap();
+    let dispatch = store_sea::statements_sent() - before;
+    assert!(stats.notifications >= 50, "{stats:?}");
+    eprintln!(
+        "dispatch: {dispatch} SQL statements ({} events, {} notifications)",
+        stats.events, stats.notifications
+    );
+    assert!(dispatch <= 10, "{dispatch}");
+
+    // The inbox: a page costs the same whatever the inbox holds.
+    let me: kernel::UserId = admin.user_id.parse().unwrap();
+    let org_id: kernel::OrganizationId = org.parse().unwrap();
+    let seed = |n: usize| {
+        let notes: Vec<_> = (0..n)
+            .map(|i| notifications::NewNotification {
+                organization: org_id,
+                user: me,
+                event: None,
+                kind: "rota.published".into(),
+                title: format!("n{i}"),
+                body: "b".into(),
+                link: None,
+                data: serde_json::json!({}),
+            })
+            .collect();
+        let ctx = app.ctx.clone();
+        async move {
+            use notifications::NotificationStore;
+            ctx.notifications
+                .store()
+                .deliver(&notes, &[], chrono::Utc::now())
+                .await
+                .unwrap();
+        }
+    };
+    let inbox = "/api/v1/notifications?limit=100";
+    seed(3).await;
+    let small = statements(&app, inbox, &admin.token).await.0;
+    let count_small = statements(&app, "/api/v1/notifications/unread/count", &admin.token)
+        .await
+        .0;
+    seed(250).await;
+    let before = store_sea::statements_sent();
+    let (_, page) = app.call("GET", inbox, Some(&admin.token), None).await;
+    let large = store_sea::statements_sent() - before;
+    assert_eq!(page["items"].as_array().unwrap().len(), 100);
+    assert_eq!(small, large, "GET {inbox}");
+    assert_eq!(
+        count_small,
+        statements(&app, "/api/v1/notifications/unread/count", &admin.token)
+            .await
+            .0
+    );
+    // The session check and the page.
+    assert_eq!(large, 2, "GET {inbox}");
+    eprintln!("{inbox}: {large} SQL statements (100 items)");
 }
 
 /// Adds services (two singers each) in the month of `first` straight in the database.

@@ -9,8 +9,8 @@ use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 use store_sea::{
-    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAvailability, SeaCalendarFeeds, SeaRota,
-    SeaSchedule, SeaTeams, StoreError,
+    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAvailability, SeaCalendarFeeds,
+    SeaNotifications, SeaRota, SeaSchedule, SeaTeams, StoreError,
 };
 
 /// The accounts service as wired in production and tests.
@@ -26,6 +26,8 @@ pub type AvailabilityService = availability::Availability<SeaAvailability, SeaTe
 pub type RotaService = rota::Rota<SeaRota, SeaAvailability, SeaTeams>;
 /// The services service as wired in production and tests.
 pub type ScheduleService = schedule::Schedule<SeaSchedule, SeaTeams>;
+/// The notifications service as wired in production and tests.
+pub type NotificationsService = notifications::Notifications<SeaNotifications>;
 
 /// Personal calendar feeds (their tokens and the rota they read), as wired in production and
 /// tests.
@@ -61,6 +63,7 @@ pub struct AppContext {
     pub rota: RotaService,
     pub schedule: ScheduleService,
     pub calendar_feeds: CalendarFeedsService,
+    pub notifications: NotificationsService,
     /// Google sign-in, when `FEATURE_OAUTH_GOOGLE` is on and `GOOGLE_CLIENT_ID` is set.
     pub google: Option<oidc::GoogleOidc>,
 }
@@ -185,6 +188,9 @@ impl AppContext {
                 SeaCalendarFeeds::new(db.conn.clone()),
                 SeaRota::new(db.conn.clone()),
             ),
+            notifications: notifications::Notifications::new(Arc::new(SeaNotifications::new(
+                db.conn.clone(),
+            ))),
             teams,
             jobs: JobStore::new(db.conn.clone()),
             db,
@@ -236,6 +242,9 @@ impl AppContext {
                     SeaCalendarFeeds::new(db.conn.clone()),
                     SeaRota::new(db.conn.clone()),
                 );
+                ctx.notifications = notifications::Notifications::new(Arc::new(
+                    SeaNotifications::new(db.conn.clone()),
+                ));
                 ctx.db = db;
                 ctx
             }

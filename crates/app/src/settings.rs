@@ -270,6 +270,11 @@ pub const VARIABLES: &[Var] = &[
         "Notification emails (in-app notifications are always on).",
     ),
     var(
+        "NOTIFICATIONS_RETENTION_DAYS",
+        "90",
+        "Read notifications older than this many days are deleted by a daily job (1-3650).",
+    ),
+    var(
         "TRUST_PROXY_HEADERS",
         "false",
         "Take the client address from X-Forwarded-For (only behind a proxy that sets it).",
@@ -401,6 +406,8 @@ pub struct Settings {
     pub feature_oauth_google: bool,
     pub feature_websockets: bool,
     pub feature_email_notifications: bool,
+    /// `NOTIFICATIONS_RETENTION_DAYS`: how long read notifications are kept.
+    pub notifications_retention_days: u32,
     pub max_body_bytes: usize,
     pub trust_proxy_headers: bool,
     pub serve_unprefixed_paths: bool,
@@ -596,6 +603,12 @@ impl Settings {
         let poll_ms: u64 = s.parse("WORKER_POLL_INTERVAL_MS")?;
         let concurrency: usize = s.parse("WORKER_CONCURRENCY")?;
         let max_body: usize = s.parse("MAX_BODY_BYTES")?;
+        let retention: u32 = s.parse("NOTIFICATIONS_RETENTION_DAYS")?;
+        if !(1..=3650).contains(&retention) {
+            return Err(SettingsError(
+                "NOTIFICATIONS_RETENTION_DAYS must be between 1 and 3650".into(),
+            ));
+        }
         if max_body < 1024 {
             return Err(SettingsError("MAX_BODY_BYTES must be at least 1024".into()));
         }
@@ -665,6 +678,7 @@ impl Settings {
             feature_oauth_google: s.bool("FEATURE_OAUTH_GOOGLE")?,
             feature_websockets: s.bool("FEATURE_WEBSOCKETS")?,
             feature_email_notifications: s.bool("FEATURE_EMAIL_NOTIFICATIONS")?,
+            notifications_retention_days: retention,
             max_body_bytes: max_body,
             trust_proxy_headers: s.bool("TRUST_PROXY_HEADERS")?,
             serve_unprefixed_paths: s.bool("SERVE_UNPREFIXED_PATHS")?,

@@ -1,5 +1,6 @@
 //! The outbox: [`kernel::DomainEvent`]s written in the transaction of the change that caused
-//! them, read in order by whoever delivers them (the notifications capability).
+//! them, read in order by whoever delivers them (the notifications capability). Recording
+//! events also enqueues a `notifications.dispatch` job in the same transaction.
 
 use crate::jobs::{from_ms, ms};
 use crate::sql::{all, decode, exec};
@@ -42,6 +43,23 @@ pub async fn record<C: ConnectionTrait>(
         if !chunk.is_empty() {
             exec(conn, &sql, values).await?;
         }
+    }
+    let notifies = events
+        .iter()
+        .any(|e| notifications::audience(e) != notifications::Audience::Nobody);
+    if notifies {
+        // The notifications dispatcher, in the same transaction: it exists exactly when the
+        // events do, and drains every pending event when it runs (so no dedupe key: one that
+        // matched an earlier, already finished dispatch would drop this wake). Events that
+        // notify nobody (`service.*`) wait for the next dispatch or the hourly sweep.
+        crate::jobs::enqueue(
+            conn,
+            &crate::NewJob::now(notifications::DISPATCH_JOB, serde_json::Value::Null, now)
+                .max_attempts(10),
+            now,
+        )
+        .await
+        .map_err(crate::sql::err)?;
     }
     Ok(())
 }

@@ -1134,7 +1134,7 @@ impl TeamStore for SeaTeams {
 
         let Some(u) = one(
             &tx,
-            "SELECT organization_id FROM users WHERE id = ?",
+            "SELECT organization_id, first_name, last_name FROM users WHERE id = ?",
             vec![user.as_uuid().into()],
         )
         .await?
@@ -1226,6 +1226,22 @@ impl TeamStore for SeaTeams {
             }
         };
         recompute_role(&tx, org, user).await?;
+        if let Some(inviter) = inv.invited_by.filter(|i| *i != user) {
+            let first: String = u.try_get("", "first_name").map_err(err)?;
+            let last: String = u.try_get("", "last_name").map_err(err)?;
+            let event = kernel::DomainEvent::new(org, teams::INVITATION_ACCEPTED_EVENT)
+                .department(inv.department_id)
+                .actor(user)
+                .user(inviter)
+                .payload(serde_json::json!({
+                    "invitationId": inv.id,
+                    "departmentId": inv.department_id,
+                    "departmentName": view.department_name,
+                    "memberName": format!("{first} {last}").trim(),
+                    "email": inv.email,
+                }));
+            crate::outbox::record(&tx, &[event], now).await?;
+        }
         exec(
             &tx,
             "UPDATE invitations SET status = 'accepted', accepted_at = ?, accepted_by = ?, \

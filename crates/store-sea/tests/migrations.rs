@@ -86,6 +86,10 @@ async fn fill(db: &store_sea::Db) {
              '2030-01-01', NULL, NULL, 0)")),
         ("calendar_feeds", format!("INSERT INTO calendar_feeds (user_id, organization_id, token_hash, \
              created_at) VALUES ({U}, {O}, 'h4', 0)")),
+        ("notifications", format!("INSERT INTO notifications (id, organization_id, user_id, event_id, \
+             kind, title, body, link, data, read_at, created_at) \
+             VALUES ('0194f0a6-1c1e-7cc3-a3a5-00000000000e', {O}, {U}, '0194f0a6-1c1e-7cc3-a3a5-000000000007', \
+             'rota.published', 't', 'b', '/fr/dashboard', '{{}}', NULL, 0)")),
     ];
     for (table, sql) in rows {
         if has_table(db, table).await {
@@ -135,6 +139,7 @@ async fn up_down_up_one_step_at_a_time() {
         "availability_answers",
         "blockout_ranges",
         "blockout_weekly_rules",
+        "notifications",
     ] {
         assert!(!has_table(&db, t).await, "{t} left behind");
     }

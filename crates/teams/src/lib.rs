@@ -27,3 +27,8 @@ pub use service::{TeamError, Teams, TeamsConfig};
 
 /// The daily worker job that marks invitations past their expiry.
 pub const EXPIRE_INVITATIONS_JOB: &str = "expire_invitations";
+
+/// The domain event recorded when someone accepts an invitation, for the person who sent it
+/// (`user`); `actor` is who joined. Payload: `{invitationId, departmentId, departmentName,
+/// memberName, email}`.
+pub const INVITATION_ACCEPTED_EVENT: &str = "invitation.accepted";

@@ -87,3 +87,37 @@ pub(crate) async fn generate_rota(ctx: AppContext, job: ClaimedJob) -> Result<()
         Err(e) => Err(JobError::Permanent(e.to_string())),
     }
 }
+
+/// Turns the pending outbox events into notifications (enqueued with every recorded batch of
+/// events, and hourly as a sweep). Safe to run twice or concurrently: a notification is
+/// written once per event and recipient.
+pub(crate) async fn dispatch_notifications(
+    ctx: AppContext,
+    _job: ClaimedJob,
+) -> Result<(), JobError> {
+    let stats = ctx
+        .notifications
+        .dispatch(notifications::DISPATCH_BATCH, ctx.clock.now())
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    if stats.events > 0 {
+        tracing::info!(
+            events = stats.events,
+            notifications = stats.notifications,
+            "outbox events dispatched"
+        );
+    }
+    Ok(())
+}
+
+/// The daily job: deletes notifications read more than `NOTIFICATIONS_RETENTION_DAYS` ago.
+pub(crate) async fn prune_notifications(ctx: AppContext, _job: ClaimedJob) -> Result<(), JobError> {
+    let keep = ctx.settings.notifications_retention_days;
+    let n = ctx
+        .notifications
+        .prune(keep, ctx.clock.now())
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    tracing::info!(deleted = n, keep_days = keep, "read notifications pruned");
+    Ok(())
+}

@@ -209,6 +209,30 @@ impl Worker {
                     Duration::from_secs(60),
                     handlers::expire_invitations,
                 )
+                .handler(
+                    notifications::DISPATCH_JOB,
+                    Duration::from_secs(120),
+                    handlers::dispatch_notifications,
+                )
+                .handler(
+                    notifications::PRUNE_JOB,
+                    Duration::from_secs(300),
+                    handlers::prune_notifications,
+                )
+                // A sweep behind the dispatch job enqueued with every batch of events, in
+                // case that job ran out of attempts (the database was away for long).
+                .schedule(Schedule::new(
+                    "dispatch-notifications",
+                    "41 * * * *",
+                    notifications::DISPATCH_JOB,
+                    serde_json::Value::Null,
+                )?)
+                .schedule(Schedule::new(
+                    "prune-read-notifications",
+                    "27 3 * * *",
+                    notifications::PRUNE_JOB,
+                    serde_json::Value::Null,
+                )?)
                 .schedule(Schedule::new(
                     "expire-invitations",
                     "7 2 * * *",

@@ -7,6 +7,7 @@ pub mod exports;
 pub mod google;
 pub mod health;
 pub mod invitations;
+pub mod notifications;
 pub mod plannings;
 pub mod services;
 pub mod teams;
@@ -107,5 +108,9 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(exports::create_feed)
         .service(exports::feed_status)
         .service(exports::revoke_feed)
-        .service(exports::feed);
+        .service(exports::feed)
+        .service(notifications::list)
+        .service(notifications::unread_count)
+        .service(notifications::mark_read)
+        .service(notifications::read_all);
 }

@@ -374,6 +374,9 @@ pub struct DataExport {
     pub memberships: Vec<crate::routes::invitations::MembershipOut>,
     /// Invitations sent to my address or by me.
     pub invitations: Vec<crate::routes::invitations::InvitationOut>,
+    /// My notifications, oldest first (my notification preferences are in
+    /// `user.notificationPreferences`).
+    pub notifications: Vec<crate::routes::notifications::NotificationOut>,
     /// My blockouts: one-off entries, date ranges and weekly rules.
     pub availability: AvailabilityExport,
     /// Whether I have a personal calendar feed, and since when (never its address: only a
@@ -404,12 +407,17 @@ pub async fn data_export(
     let memberships = ctx.teams.memberships_of(u.id).await?;
     let invitations = ctx.teams.invitations_involving(&u.email, u.id).await?;
     let feed = ctx.calendar_feeds.info(&teams::Viewer::of(u)).await?;
+    let notifications = match u.organization_id {
+        Some(org) => ctx.notifications.all_of(org, u.id).await?,
+        None => Vec::new(),
+    };
     let mine = ctx
         .availability
         .personal_data(&teams::Viewer::of(u))
         .await
         .map_err(accounts::AccountError::Store)?;
     let export = DataExport {
+        notifications: notifications.into_iter().map(Into::into).collect(),
         availability: AvailabilityExport {
             unavailable_dates: mine
                 .blockouts

@@ -1,0 +1,34 @@
+//! The notifications domain: who is told what when something happens in a church.
+//!
+//! * [`rules`] — for each domain event kind (`rota.published`, `assignment.declined`…), who
+//!   receives a notification ([`Audience`]: the event's `user`, or the department's leaders) and
+//!   what it says in the recipient's language ([`render`]: title, body, a front-end link and the
+//!   ids the front end needs). [`plan`] turns a batch of events into notifications.
+//! * [`model`] — a [`Notification`] as stored and listed, a [`Cursor`] for the inbox's pages.
+//! * [`ports`] — what the store provides: the pending events, the leaders and languages of the
+//!   recipients, the delivery (notifications written and events marked processed in one
+//!   transaction), the inbox.
+//! * [`service`] — the operations the worker and the API call.
+//!
+//! Pure: no I/O. "Now" is a parameter.
+
+pub mod model;
+pub mod ports;
+pub mod rules;
+pub mod service;
+
+pub use model::{Cursor, ListQuery, NewNotification, Notification, NotificationId, Page};
+pub use ports::{NotificationStore, PendingEvent};
+pub use rules::{Audience, Content, audience, plan, render};
+pub use service::{DispatchStats, NotificationError, Notifications};
+
+/// The job that turns pending outbox events into notifications.
+pub const DISPATCH_JOB: &str = "notifications.dispatch";
+/// The daily job that deletes old read notifications.
+pub const PRUNE_JOB: &str = "notifications.prune";
+/// How many outbox events one dispatch transaction handles.
+pub const DISPATCH_BATCH: u64 = 200;
+/// The largest page of the inbox.
+pub const MAX_PAGE: u32 = 100;
+/// The page size when none is asked for.
+pub const DEFAULT_PAGE: u32 = 20;

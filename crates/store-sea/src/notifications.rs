@@ -1,0 +1,326 @@
+//! [`notifications::NotificationStore`] on sea-orm: the dispatcher's reads and its delivery
+//! (notifications written and outbox events marked processed in one transaction, a fixed
+//! number of statements per batch), and a user's inbox, every statement scoped by church and
+//! user.
+
+use crate::jobs::{from_ms, ms};
+use crate::outbox;
+use crate::sql::{all, count, decode, err, exec};
+use accounts::Locale;
+use chrono::{DateTime, Utc};
+use kernel::{DepartmentId, OrganizationId, UserId};
+use notifications::ports::Recipients;
+use notifications::{
+    Cursor, ListQuery, NewNotification, Notification, NotificationId, NotificationStore, Page,
+    PendingEvent,
+};
+use sea_orm::{DatabaseConnection, FromQueryResult, TransactionTrait, Value};
+use teams::StoreError;
+use uuid::Uuid;
+
+/// Rows per multi-row `INSERT` (11 values each), under SQLite's bound-parameter limit.
+const INSERT_CHUNK: usize = 200;
+/// Pairs per `OR` lookup (2 values each).
+const LOOKUP_CHUNK: usize = 400;
+
+/// The notifications store.
+#[derive(Clone, Debug)]
+pub struct SeaNotifications {
+    conn: DatabaseConnection,
+}
+
+impl SeaNotifications {
+    pub fn new(conn: DatabaseConnection) -> Self {
+        Self { conn }
+    }
+}
+
+#[derive(FromQueryResult)]
+struct Row {
+    id: Uuid,
+    kind: String,
+    title: String,
+    body: String,
+    link: Option<String>,
+    data: String,
+    read_at: Option<i64>,
+    created_at: i64,
+}
+
+fn convert(r: Row) -> Result<Notification, StoreError> {
+    Ok(Notification {
+        id: NotificationId(r.id),
+        kind: r.kind,
+        title: r.title,
+        body: r.body,
+        link: r.link,
+        data: serde_json::from_str(&r.data).map_err(|e| StoreError::Other(e.to_string()))?,
+        read_at: r.read_at.map(from_ms),
+        created_at: from_ms(r.created_at),
+    })
+}
+
+const COLUMNS: &str = "id, kind, title, body, link, data, read_at, created_at";
+
+/// `(a = ? AND b = ?) OR …` over pairs, with their values.
+fn pairs_clause(a: &str, b: &str, pairs: &[(Uuid, Uuid)]) -> (String, Vec<Value>) {
+    let clause = vec![format!("({a} = ? AND {b} = ?)"); pairs.len()].join(" OR ");
+    let values = pairs
+        .iter()
+        .flat_map(|(x, y)| [Value::from(*x), Value::from(*y)])
+        .collect();
+    (clause, values)
+}
+
+/// The inbox as it is for one user, with every query the dispatcher and the API need.
+impl NotificationStore for SeaNotifications {
+    async fn pending(&self, limit: u64) -> Result<Vec<PendingEvent>, StoreError> {
+        Ok(outbox::pending(&self.conn, limit)
+            .await?
+            .into_iter()
+            .map(|e| PendingEvent {
+                id: e.id,
+                event: e.event,
+            })
+            .collect())
+    }
+
+    async fn recipients(
+        &self,
+        users: &[(OrganizationId, UserId)],
+        depts: &[(OrganizationId, DepartmentId)],
+    ) -> Result<Recipients, StoreError> {
+        let mut r = Recipients::default();
+        let locale = |s: String| Locale::parse(&s).unwrap_or_default();
+        let dept_pairs: Vec<_> = depts
+            .iter()
+            .map(|(o, d)| (o.as_uuid(), d.as_uuid()))
+            .collect();
+        for chunk in dept_pairs.chunks(LOOKUP_CHUNK) {
+            let (clause, values) = pairs_clause("m.organization_id", "m.department_id", chunk);
+            let rows = all(
+                &self.conn,
+                &format!(
+                    "SELECT m.organization_id, m.department_id, m.user_id, u.locale \
+                     FROM department_members m JOIN users u \
+                       ON u.id = m.user_id AND u.organization_id = m.organization_id \
+                       AND u.is_active = ? \
+                     WHERE m.status = 'active' AND m.role = 'leader' AND ({clause}) \
+                     ORDER BY m.joined_at, m.user_id"
+                ),
+                std::iter::once(Value::from(true)).chain(values).collect(),
+            )
+            .await?;
+            for row in rows {
+                let o: Uuid = row.try_get("", "organization_id").map_err(err)?;
+                let d: Uuid = row.try_get("", "department_id").map_err(err)?;
+                let u: Uuid = row.try_get("", "user_id").map_err(err)?;
+                let l: String = row.try_get("", "locale").map_err(err)?;
+                r.leaders
+                    .entry((OrganizationId(o), DepartmentId(d)))
+                    .or_default()
+                    .push(UserId(u));
+                r.locales.insert(UserId(u), locale(l));
+            }
+        }
+        let mut orgs: Vec<Uuid> = depts.iter().map(|(o, _)| o.as_uuid()).collect();
+        orgs.sort();
+        orgs.dedup();
+        for chunk in orgs.chunks(LOOKUP_CHUNK * 2) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let rows = all(
+                &self.conn,
+                &format!(
+                    "SELECT id, organization_id, locale FROM users WHERE is_active = ? \
+                     AND role = 'admin' AND organization_id IN ({marks}) ORDER BY created_at, id"
+                ),
+                std::iter::once(Value::from(true))
+                    .chain(chunk.iter().map(|o| Value::from(*o)))
+                    .collect(),
+            )
+            .await?;
+            for row in rows {
+                let u: Uuid = row.try_get("", "id").map_err(err)?;
+                let o: Uuid = row.try_get("", "organization_id").map_err(err)?;
+                let l: String = row.try_get("", "locale").map_err(err)?;
+                r.admins
+                    .entry(OrganizationId(o))
+                    .or_default()
+                    .push(UserId(u));
+                r.locales.insert(UserId(u), locale(l));
+            }
+        }
+        let user_pairs: Vec<_> = users
+            .iter()
+            .map(|(o, u)| (o.as_uuid(), u.as_uuid()))
+            .collect();
+        for chunk in user_pairs.chunks(LOOKUP_CHUNK) {
+            let (clause, values) = pairs_clause("organization_id", "id", chunk);
+            let rows = all(
+                &self.conn,
+                &format!("SELECT id, locale FROM users WHERE is_active = ? AND ({clause})"),
+                std::iter::once(Value::from(true)).chain(values).collect(),
+            )
+            .await?;
+            for row in rows {
+                let u: Uuid = row.try_get("", "id").map_err(err)?;
+                let l: String = row.try_get("", "locale").map_err(err)?;
+                r.locales.insert(UserId(u), locale(l));
+            }
+        }
+        Ok(r)
+    }
+
+    async fn deliver(
+        &self,
+        notes: &[NewNotification],
+        processed: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let tx = self.conn.begin().await.map_err(err)?;
+        let mut written = 0;
+        for chunk in notes.chunks(INSERT_CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO notifications (id, organization_id, user_id, event_id, kind, title, \
+                 body, link, data, read_at, created_at) VALUES ",
+            );
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 10);
+            for (i, n) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)");
+                values.extend([
+                    Uuid::now_v7().into(),
+                    n.organization.as_uuid().into(),
+                    n.user.as_uuid().into(),
+                    n.event.into(),
+                    n.kind.clone().into(),
+                    n.title.clone().into(),
+                    n.body.clone().into(),
+                    n.link.clone().into(),
+                    n.data.to_string().into(),
+                    ms(now).into(),
+                ]);
+            }
+            sql.push_str(" ON CONFLICT (event_id, user_id) DO NOTHING");
+            written += exec(&tx, &sql, values).await?;
+        }
+        outbox::mark_processed(&tx, processed, now).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(written)
+    }
+
+    async fn list(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        q: ListQuery,
+    ) -> Result<Page, StoreError> {
+        let mut sql = format!(
+            "SELECT {COLUMNS} FROM notifications WHERE organization_id = ? AND user_id = ?"
+        );
+        let mut values: Vec<Value> = vec![org.as_uuid().into(), user.as_uuid().into()];
+        if q.unread_only {
+            sql.push_str(" AND read_at IS NULL");
+        }
+        if let Some(c) = q.after {
+            sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
+            values.extend([c.created_at_ms.into(), c.created_at_ms.into(), c.id.into()]);
+        }
+        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+        values.push((i64::from(q.limit) + 1).into());
+        let mut items = decode(&all(&self.conn, &sql, values).await?, convert)?;
+        let more = items.len() > q.limit as usize;
+        items.truncate(q.limit as usize);
+        let next = if more {
+            items.last().map(Cursor::after)
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn unread_count(&self, org: OrganizationId, user: UserId) -> Result<u64, StoreError> {
+        let n = count(
+            &self.conn,
+            "SELECT COUNT(*) AS n FROM notifications WHERE organization_id = ? AND user_id = ? \
+             AND read_at IS NULL",
+            vec![org.as_uuid().into(), user.as_uuid().into()],
+        )
+        .await?;
+        Ok(n as u64)
+    }
+
+    async fn mark_read(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        id: NotificationId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = exec(
+            &self.conn,
+            "UPDATE notifications SET read_at = COALESCE(read_at, ?) \
+             WHERE organization_id = ? AND user_id = ? AND id = ?",
+            vec![
+                ms(now).into(),
+                org.as_uuid().into(),
+                user.as_uuid().into(),
+                id.as_uuid().into(),
+            ],
+        )
+        .await?;
+        Ok(n == 1)
+    }
+
+    async fn mark_all_read(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        exec(
+            &self.conn,
+            "UPDATE notifications SET read_at = ? \
+             WHERE organization_id = ? AND user_id = ? AND read_at IS NULL",
+            vec![ms(now).into(), org.as_uuid().into(), user.as_uuid().into()],
+        )
+        .await
+    }
+
+    async fn all_of(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+    ) -> Result<Vec<Notification>, StoreError> {
+        export(&self.conn, org, user).await
+    }
+
+    async fn prune_read(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        exec(
+            &self.conn,
+            "DELETE FROM notifications WHERE read_at IS NOT NULL AND read_at < ?",
+            vec![ms(before).into()],
+        )
+        .await
+    }
+}
+
+/// One user's notifications, oldest first, for the personal data export.
+async fn export<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    org: OrganizationId,
+    user: UserId,
+) -> Result<Vec<Notification>, StoreError> {
+    let rows = all(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM notifications WHERE organization_id = ? AND user_id = ? \
+             ORDER BY created_at, id"
+        ),
+        vec![org.as_uuid().into(), user.as_uuid().into()],
+    )
+    .await?;
+    decode(&rows, convert)
+}

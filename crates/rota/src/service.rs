@@ -10,7 +10,7 @@ use crate::model::{
 use crate::ports::{Change, RotaStore, StoreError};
 use crate::rules::{Board, RuleBreak, Suggestion};
 use availability::{AvailabilityStore, Blockout, Month};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use kernel::{
     AssignmentId, DepartmentId, JobId, OrganizationId, PlanningId, ServiceId, UserId,
     ValidationErrors,
@@ -676,14 +676,18 @@ impl<S: RotaStore, A: AvailabilityStore, T: TeamStore> Rota<S, A, T> {
         Ok(Board::new(&data, &blockouts).suggestions(service, role, replacing))
     }
 
-    /// My upcoming assignments on published rotas, across departments.
+    /// My upcoming assignments on published rotas, across departments: from the day before
+    /// today in UTC, so a service today counts as upcoming in every time zone.
     pub async fn my_assignments(
         &self,
         viewer: &Viewer,
-        today: NaiveDate,
+        now: DateTime<Utc>,
     ) -> Result<Vec<MyAssignment>, RotaError> {
-        let org = Self::org(viewer)?;
-        Ok(self.store.my_assignments(org, viewer.user, today).await?)
+        let Some(org) = viewer.organization else {
+            return Ok(Vec::new());
+        };
+        let from = now.date_naive() - chrono::Days::new(1);
+        Ok(self.store.my_assignments(org, viewer.user, from).await?)
     }
 
     /// Confirms or declines one of my assignments on a published rota.

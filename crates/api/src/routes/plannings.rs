@@ -761,13 +761,10 @@ pub async fn my_assignments(
     ctx: web::Data<AppContext>,
     auth: AuthUser,
 ) -> Result<web::Json<Vec<MyAssignmentOut>>, ApiError> {
-    let viewer = Viewer::of(&auth.user);
-    if viewer.organization.is_none() {
-        return Ok(web::Json(Vec::new()));
-    }
-    // "Upcoming" from the day before, whatever the church's zone.
-    let today = ctx.clock.now().date_naive() - chrono::Days::new(1);
-    let list = ctx.rota.my_assignments(&viewer, today).await?;
+    let list = ctx
+        .rota
+        .my_assignments(&Viewer::of(&auth.user), ctx.clock.now())
+        .await?;
     Ok(web::Json(list.iter().map(Into::into).collect()))
 }
 

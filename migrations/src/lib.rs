@@ -22,6 +22,7 @@ mod m20261125_000006_services;
 mod m20261125_000007_rota;
 mod m20261125_000008_blockout_rules;
 mod m20261125_000010_notifications;
+mod m20261125_000011_email_suppressions;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_rota::Migration),
             Box::new(m20261125_000008_blockout_rules::Migration),
             Box::new(m20261125_000010_notifications::Migration),
+            Box::new(m20261125_000011_email_suppressions::Migration),
         ]
     }
 }

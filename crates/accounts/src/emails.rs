@@ -46,6 +46,7 @@ pub fn message(
         text: format!("{greeting}\n\n{body}\n{url}\n\n{footer}\n"),
         html: Some(html(&subject, greeting, body, url, button, footer)),
         subject,
+        message_id: None,
     }
 }
 

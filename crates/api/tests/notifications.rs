@@ -275,7 +275,7 @@ async fn seed(app: &TestApp, org: OrganizationId, user: UserId, n: usize) {
         app.ctx
             .notifications
             .store()
-            .deliver(std::slice::from_ref(&note), &[], Utc::now())
+            .deliver(std::slice::from_ref(&note), &[], &[], Utc::now())
             .await
             .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;

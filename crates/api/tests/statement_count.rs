@@ -186,8 +186,10 @@ async fn list_endpoints_run_a_fixed_number_of_statements() {
     eprintln!("{planning}: {large} SQL statements (27 services, {assigned} assignments)");
     assert!(large <= 10, "{large}");
 
-    // Publishing it: the dispatcher turns one event per assigned member into notifications in
-    // a fixed number of statements (read the batch, the recipients, one insert, one update).
+    // Publishing it: the request records one event per assigned member in a fixed number of
+    // statements; the dispatcher turns them into notifications and emails in a fixed number
+    // too (read the batch, the recipients, one insert each, one update).
+    let before = store_sea::statements_sent();
     let (s, out) = app
         .call(
             "POST",
@@ -197,6 +199,9 @@ async fn list_endpoints_run_a_fixed_number_of_statements() {
         )
         .await;
     assert_eq!(s, 200, "{out}");
+    let publish = store_sea::statements_sent() - before;
+    eprintln!("POST {planning}/publish: {publish} SQL statements");
+    assert!(publish <= 16, "{publish}");
     let before = store_sea::statements_sent();
     let stats = app
         .ctx
@@ -206,9 +211,10 @@ async fn list_endpoints_run_a_fixed_number_of_statements() {
         .unwrap();
     let dispatch = store_sea::statements_sent() - before;
     assert!(stats.notifications >= 50, "{stats:?}");
+    assert_eq!(stats.emails, stats.notifications, "{stats:?}");
     eprintln!(
-        "dispatch: {dispatch} SQL statements ({} events, {} notifications)",
-        stats.events, stats.notifications
+        "dispatch: {dispatch} SQL statements ({} events, {} notifications, {} emails)",
+        stats.events, stats.notifications, stats.emails
     );
     assert!(dispatch <= 10, "{dispatch}");
 
@@ -233,7 +239,7 @@ async fn list_endpoints_run_a_fixed_number_of_statements() {
             use notifications::NotificationStore;
             ctx.notifications
                 .store()
-                .deliver(&notes, &[], chrono::Utc::now())
+                .deliver(&notes, &[], &[], chrono::Utc::now())
                 .await
                 .unwrap();
         }

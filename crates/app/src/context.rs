@@ -188,9 +188,10 @@ impl AppContext {
                 SeaCalendarFeeds::new(db.conn.clone()),
                 SeaRota::new(db.conn.clone()),
             ),
-            notifications: notifications::Notifications::new(Arc::new(SeaNotifications::new(
-                db.conn.clone(),
-            ))),
+            notifications: notifications::Notifications::with_email(
+                Arc::new(SeaNotifications::new(db.conn.clone())),
+                email_config(&settings),
+            ),
             teams,
             jobs: JobStore::new(db.conn.clone()),
             db,
@@ -242,9 +243,10 @@ impl AppContext {
                     SeaCalendarFeeds::new(db.conn.clone()),
                     SeaRota::new(db.conn.clone()),
                 );
-                ctx.notifications = notifications::Notifications::new(Arc::new(
-                    SeaNotifications::new(db.conn.clone()),
-                ));
+                ctx.notifications = notifications::Notifications::with_email(
+                    Arc::new(SeaNotifications::new(db.conn.clone())),
+                    self.notifications.email_config().clone(),
+                );
                 ctx.db = db;
                 ctx
             }
@@ -265,6 +267,15 @@ impl AppContext {
             self.wakeup.notify().await;
         }
         Ok(id)
+    }
+}
+
+/// Notification emails: on with `FEATURE_EMAIL_NOTIFICATIONS`, linking to `FRONTEND_URL`.
+fn email_config(s: &Settings) -> notifications::EmailConfig {
+    notifications::EmailConfig {
+        enabled: s.feature_email_notifications,
+        app_name: s.app_name.clone(),
+        frontend_url: s.frontend_url.trim_end_matches('/').to_string(),
     }
 }
 

@@ -24,13 +24,19 @@ pub(crate) fn build(from: &MailFrom, email: &Email) -> Result<Message, MailError
         .to
         .email
         .parse()
-        .map_err(|e| MailError::Permanent(format!("invalid recipient address: {e}")))?;
+        .map_err(|e| MailError::Refused(format!("invalid recipient address: {e}")))?;
     let to = LettreMailbox::new(email.to.name.clone(), address);
-    let message_id = format!(
-        "<{}@{}>",
-        uuid::Uuid::new_v4().simple(),
-        sender.email.domain()
-    );
+    // A stable id when the email has an idempotency key (a retried send is the same message);
+    // only characters safe in a Message-ID's local part are kept.
+    let local = match &email.message_id {
+        Some(k) => k
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            .take(128)
+            .collect(),
+        None => uuid::Uuid::new_v4().simple().to_string(),
+    };
+    let message_id = format!("<{local}@{}>", sender.email.domain());
     let builder = Message::builder()
         .from(sender)
         .to(to)

@@ -10,6 +10,8 @@ pub enum FailureKind {
     Transient,
     /// [`MailError::Permanent`]: the worker should give up.
     Permanent,
+    /// [`MailError::Refused`]: the recipient's address is refused.
+    Refused,
 }
 
 #[derive(Debug, Default)]
@@ -64,6 +66,7 @@ impl Mailer for RecordingMailer {
         match state.failures.remove(0) {
             FailureKind::Transient => Err(MailError::Transient(reason)),
             FailureKind::Permanent => Err(MailError::Permanent(reason)),
+            FailureKind::Refused => Err(MailError::Refused(reason)),
         }
     }
 }

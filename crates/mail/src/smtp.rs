@@ -30,7 +30,8 @@ pub struct SmtpConfig {
 
 /// Sends each message over a new connection to an SMTP relay.
 ///
-/// Errors: a 5xx reply or a malformed address is [`MailError::Permanent`]; a 4xx reply, a
+/// Errors: a refused mailbox (550, 551, 553) or a malformed recipient address is
+/// [`MailError::Refused`]; another 5xx reply is [`MailError::Permanent`]; a 4xx reply, a
 /// refused or timed-out connection, or a TLS failure is [`MailError::Transient`]. A send that
 /// times out after the server received the data may be delivered twice when retried.
 #[derive(Clone)]
@@ -110,9 +111,17 @@ impl Mailer for SmtpMailer {
     }
 }
 
-/// 5xx replies are permanent; everything else (4xx, network, timeout, TLS) is worth a retry.
+/// Replies that refuse the recipient's mailbox itself: 550 (no such mailbox, or refused by
+/// policy), 551 (user not local), 553 (mailbox name not allowed).
+const REFUSED_CODES: [u16; 3] = [550, 551, 553];
+
+/// A mailbox refusal is [`MailError::Refused`]; other 5xx replies are permanent; everything
+/// else (4xx, network, timeout, TLS) is worth a retry.
 fn classify(e: smtp::Error) -> MailError {
-    if e.is_permanent() {
+    let code = e.status().map(u16::from);
+    if e.is_permanent() && code.is_some_and(|c| REFUSED_CODES.contains(&c)) {
+        MailError::Refused(format!("SMTP: {e}"))
+    } else if e.is_permanent() {
         MailError::Permanent(format!("SMTP: {e}"))
     } else {
         MailError::Transient(format!("SMTP: {e}"))

@@ -93,6 +93,7 @@ async fn message_sent_through_smtp_arrives_intact() {
             subject: subject.clone(),
             text: text.into(),
             html: Some("<p>Bonjour Zoé,</p><p>Vous êtes de service dimanche.</p>".into()),
+            message_id: None,
         })
         .await
         .unwrap_or_else(|e| panic!("TEST_SMTP_HOST={host} TEST_SMTP_PORT={port}: {e}"));

@@ -29,6 +29,7 @@ fn email(html: bool) -> Email {
             "<p>Bonjour Zoé,</p><p><a href=\"https://example.test/r/abc\">Réinitialiser</a></p>"
                 .into()
         }),
+        message_id: None,
     }
 }
 
@@ -106,14 +107,26 @@ async fn file_mailer_writes_plain_text_without_html() {
 }
 
 #[tokio::test]
-async fn malformed_recipient_is_permanent() {
+async fn an_idempotency_key_gives_every_send_the_same_message_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mailer = FileMailer::new(tmp.path().to_path_buf(), from());
+    let mut e = email(false);
+    e.message_id = Some("n.0193abc.0193def <x>".into());
+    mailer.send(&e).await.unwrap();
+    let raw = only_eml(tmp.path());
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(msg.message_id(), Some("n.0193abc.0193defx@monservice.test"));
+}
+
+#[tokio::test]
+async fn malformed_recipient_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let mailer = FileMailer::new(tmp.path().to_path_buf(), from());
     let mut bad = email(false);
     bad.to = Mailbox::new("not an address");
     assert!(matches!(
         mailer.send(&bad).await,
-        Err(MailError::Permanent(_))
+        Err(MailError::Refused(_))
     ));
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
@@ -196,14 +209,23 @@ async fn smtp_mailer_authenticates_when_a_user_is_set() {
 }
 
 #[tokio::test]
-async fn rcpt_refused_with_550_is_permanent() {
+async fn rcpt_refused_with_550_is_refused() {
     let mut server = Server::new();
     server.rcpt_reply = Some((550, "No such user"));
     let mailer = SmtpMailer::new(smtp_config(server.start())).unwrap();
     let err = mailer.send(&email(false)).await.unwrap_err();
-    assert!(matches!(err, MailError::Permanent(_)), "{err:?}");
+    assert!(matches!(err, MailError::Refused(_)), "{err:?}");
     assert!(err.to_string().contains("550"), "{err}");
     assert!(server.inbox().is_empty());
+}
+
+#[tokio::test]
+async fn other_5xx_is_permanent_but_does_not_blame_the_address() {
+    let mut server = Server::new();
+    server.rcpt_reply = Some((554, "Transaction failed"));
+    let mailer = SmtpMailer::new(smtp_config(server.start())).unwrap();
+    let err = mailer.send(&email(false)).await.unwrap_err();
+    assert!(matches!(err, MailError::Permanent(_)), "{err:?}");
 }
 
 #[tokio::test]

@@ -8,17 +8,21 @@
 //! * [`ports`] — what the store provides: the pending events, the leaders and languages of the
 //!   recipients, the delivery (notifications written and events marked processed in one
 //!   transaction), the inbox.
+//! * [`email`] — which notifications also go out by email (the recipient's per-type
+//!   preferences) and what that email says.
 //! * [`service`] — the operations the worker and the API call.
 //!
 //! Pure: no I/O. "Now" is a parameter.
 
+pub mod email;
 pub mod model;
 pub mod ports;
 pub mod rules;
 pub mod service;
 
+pub use email::{Contact, EmailConfig, QueuedEmail, wants_email};
 pub use model::{Cursor, ListQuery, NewNotification, Notification, NotificationId, Page};
-pub use ports::{NotificationStore, PendingEvent};
+pub use ports::{Delivered, NotificationStore, PendingEvent};
 pub use rules::{Audience, Content, audience, plan, render};
 pub use service::{DispatchStats, NotificationError, Notifications};
 

@@ -29,6 +29,15 @@ pub struct Recipients {
     /// The language of every user asked for and of every leader returned, when their account
     /// still exists in that church.
     pub locales: HashMap<UserId, Locale>,
+    /// The address, names and preferences of the same users, for notification emails.
+    pub contacts: HashMap<UserId, crate::email::Contact>,
+}
+
+/// What one [`NotificationStore::deliver`] wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivered {
+    pub notifications: u64,
+    pub emails: u64,
 }
 
 pub trait NotificationStore: Send + Sync + 'static {
@@ -45,16 +54,18 @@ pub trait NotificationStore: Send + Sync + 'static {
         users: &[(OrganizationId, UserId)],
         depts: &[(OrganizationId, DepartmentId)],
     ) -> impl Future<Output = Result<Recipients, StoreError>> + Send;
-    /// Writes `notifications` and marks `processed` events processed, in one transaction and
-    /// a fixed number of statements. A notification whose (event, user) exists already is
-    /// skipped, so a batch delivered twice (two workers, a retry) is written once. Returns how
-    /// many notifications were written.
+    /// Writes `notifications`, queues `emails` (durable `send_email` jobs) and marks
+    /// `processed` events processed, in one transaction and a fixed number of statements. A
+    /// notification whose (event, user) exists already is skipped, and an email whose
+    /// [`crate::QueuedEmail::dedupe_key`] was queued already, so a batch delivered twice (two
+    /// workers, a retry) is written and mailed once. Returns how many of each were written.
     fn deliver(
         &self,
         notifications: &[NewNotification],
+        emails: &[crate::QueuedEmail],
         processed: &[Uuid],
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Delivered, StoreError>> + Send;
     /// A page of one user's inbox, newest first.
     fn list(
         &self,

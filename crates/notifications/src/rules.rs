@@ -601,8 +601,8 @@ mod tests {
     ) -> Recipients {
         Recipients {
             leaders,
-            admins: HashMap::new(),
             locales,
+            ..Recipients::default()
         }
     }
 

@@ -1,5 +1,6 @@
 //! The operations the worker and the API call.
 
+use crate::email::{EmailConfig, emails_for};
 use crate::model::{ListQuery, NotificationId, Page};
 use crate::ports::{NotificationStore, StoreError};
 use crate::rules::{plan, wanted};
@@ -20,32 +21,49 @@ pub enum NotificationError {
 pub struct DispatchStats {
     pub events: u64,
     pub notifications: u64,
+    /// Emails queued (one queued by an earlier run of the same batch is not queued again).
+    pub emails: u64,
 }
 
 /// The notifications service.
 pub struct Notifications<S> {
     store: Arc<S>,
+    email: Arc<EmailConfig>,
 }
 
 impl<S> Clone for Notifications<S> {
     fn clone(&self) -> Self {
         Self {
             store: self.store.clone(),
+            email: self.email.clone(),
         }
     }
 }
 
 impl<S: NotificationStore> Notifications<S> {
+    /// In-app notifications only.
     pub fn new(store: Arc<S>) -> Self {
-        Self { store }
+        Self::with_email(store, EmailConfig::disabled())
+    }
+
+    /// In-app notifications, and email by preference when `email.enabled`.
+    pub fn with_email(store: Arc<S>, email: EmailConfig) -> Self {
+        Self {
+            store,
+            email: Arc::new(email),
+        }
+    }
+
+    pub fn email_config(&self) -> &EmailConfig {
+        &self.email
     }
 
     pub fn store(&self) -> &S {
         &self.store
     }
 
-    /// Turns pending outbox events into notifications, `batch` events per transaction, until
-    /// none is pending. Safe to run concurrently and again: see [`NotificationStore::deliver`].
+    /// Turns pending outbox events into notifications (and the emails their recipients want),
+    /// `batch` events per transaction, until none is pending. Safe to run concurrently and again: see [`NotificationStore::deliver`].
     pub async fn dispatch(
         &self,
         batch: u64,
@@ -61,8 +79,11 @@ impl<S: NotificationStore> Notifications<S> {
             let (users, depts) = wanted(&events);
             let r = self.store.recipients(&users, &depts).await?;
             let notes = plan(&events, &r);
+            let emails = emails_for(&notes, &r, &self.email);
             let ids: Vec<_> = events.iter().map(|e| e.id).collect();
-            stats.notifications += self.store.deliver(&notes, &ids, now).await?;
+            let d = self.store.deliver(&notes, &emails, &ids, now).await?;
+            stats.notifications += d.notifications;
+            stats.emails += d.emails;
             stats.events += ids.len() as u64;
             if (events.len() as u64) < batch {
                 return Ok(stats);

@@ -559,6 +559,13 @@ impl AccountStore for SeaAccounts {
         // Sessions, refresh tokens and one-time tokens go with the row (ON DELETE CASCADE).
         let tx = self.conn.begin().await.map_err(err)?;
         let avatar = avatar_key_of(&tx, user).await?.flatten();
+        // A refused-address record is about this person's address: it goes with them.
+        exec(
+            &tx,
+            "DELETE FROM email_suppressions WHERE email IN (SELECT email FROM users WHERE id = ?)",
+            vec![user.as_uuid().into()],
+        )
+        .await?;
         exec(
             &tx,
             "DELETE FROM users WHERE id = ?",

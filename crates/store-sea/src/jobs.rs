@@ -215,15 +215,60 @@ pub async fn enqueue<C: ConnectionTrait>(
     Ok((res.rows_affected() == 1).then_some(id))
 }
 
+/// Enqueues `jobs` on `conn` in a fixed number of statements (one multi-row `INSERT` per
+/// 500 jobs). Jobs whose dedupe key exists already are skipped; returns how many were queued.
+pub async fn enqueue_many<C: ConnectionTrait>(
+    conn: &C,
+    jobs: &[NewJob],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let backend = conn.get_database_backend();
+    let mut queued = 0;
+    for chunk in jobs.chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, \
+             dedupe_key, organization_id, created_at, updated_at) VALUES ",
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 9);
+        for (i, job) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str("(?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)");
+            values.extend([
+                JobId::new().as_uuid().into(),
+                job.kind.clone().into(),
+                job.payload.to_string().into(),
+                job.max_attempts.max(1).into(),
+                ms(job.run_at).into(),
+                job.dedupe_key.clone().into(),
+                job.organization_id.map(|o| o.as_uuid()).into(),
+                ms(now).into(),
+                ms(now).into(),
+            ]);
+        }
+        sql.push_str(" ON CONFLICT (dedupe_key) DO NOTHING");
+        queued += conn
+            .execute_raw(stmt(backend, &sql, values))
+            .await?
+            .rows_affected();
+    }
+    Ok(queued)
+}
+
+/// Attempts of an email job: twelve, spread over about a day by [`NewJob`]'s backoff (5 s
+/// doubling, capped at an hour), so mail waits out an SMTP server that is down for hours.
+pub const EMAIL_ATTEMPTS: i32 = 12;
+
 /// Queues an email (a [`kernel::mail::SEND_EMAIL_JOB`] job) on `conn`, normally the
-/// transaction of the change that causes it. Twelve attempts spread over about a day.
+/// transaction of the change that causes it, with [`EMAIL_ATTEMPTS`] attempts.
 pub async fn enqueue_email<C: ConnectionTrait>(
     conn: &C,
     email: &kernel::mail::Email,
     now: DateTime<Utc>,
 ) -> Result<Option<JobId>, StoreError> {
     let payload = serde_json::to_value(email).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let job = NewJob::now(kernel::mail::SEND_EMAIL_JOB, payload, now).max_attempts(12);
+    let job = NewJob::now(kernel::mail::SEND_EMAIL_JOB, payload, now).max_attempts(EMAIL_ATTEMPTS);
     enqueue(conn, &job, now).await
 }
 

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod rota;
 pub mod schedule;
 mod sql;
+pub mod suppressions;
 pub mod teams;
 
 pub use accounts::SeaAccounts;

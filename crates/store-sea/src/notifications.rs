@@ -3,6 +3,7 @@
 //! number of statements per batch), and a user's inbox, every statement scoped by church and
 //! user.
 
+use crate::jobs::NewJob;
 use crate::jobs::{from_ms, ms};
 use crate::outbox;
 use crate::sql::{all, count, decode, err, exec};
@@ -11,8 +12,8 @@ use chrono::{DateTime, Utc};
 use kernel::{DepartmentId, OrganizationId, UserId};
 use notifications::ports::Recipients;
 use notifications::{
-    Cursor, ListQuery, NewNotification, Notification, NotificationId, NotificationStore, Page,
-    PendingEvent,
+    Contact, Cursor, Delivered, ListQuery, NewNotification, Notification, NotificationId,
+    NotificationStore, Page, PendingEvent, QueuedEmail,
 };
 use sea_orm::{DatabaseConnection, FromQueryResult, TransactionTrait, Value};
 use teams::StoreError;
@@ -62,6 +63,33 @@ fn convert(r: Row) -> Result<Notification, StoreError> {
 
 const COLUMNS: &str = "id, kind, title, body, link, data, read_at, created_at";
 
+/// A recipient's columns (users `u`, suppressions `s`), read by [`contact`].
+const CONTACT: &str = "u.id AS user_id, u.locale, u.email, u.first_name, u.last_name, \
+                       u.notification_prefs, s.email AS suppressed";
+
+/// Records a recipient's language and contact from a row with the [`CONTACT`] columns.
+fn contact(row: &sea_orm::QueryResult, r: &mut Recipients) -> Result<UserId, StoreError> {
+    let u: Uuid = row.try_get("", "user_id").map_err(err)?;
+    let l: String = row.try_get("", "locale").map_err(err)?;
+    let prefs: String = row.try_get("", "notification_prefs").map_err(err)?;
+    let suppressed: Option<String> = row.try_get("", "suppressed").map_err(err)?;
+    let user = UserId(u);
+    r.locales
+        .insert(user, Locale::parse(&l).unwrap_or_default());
+    r.contacts.insert(
+        user,
+        Contact {
+            email: row.try_get("", "email").map_err(err)?,
+            first_name: row.try_get("", "first_name").map_err(err)?,
+            last_name: row.try_get("", "last_name").map_err(err)?,
+            // Preferences that do not parse as a map are no preferences: the defaults apply.
+            prefs: serde_json::from_str(&prefs).unwrap_or_default(),
+            deliverable: suppressed.is_none(),
+        },
+    );
+    Ok(user)
+}
+
 /// `(a = ? AND b = ?) OR …` over pairs, with their values.
 fn pairs_clause(a: &str, b: &str, pairs: &[(Uuid, Uuid)]) -> (String, Vec<Value>) {
     let clause = vec![format!("({a} = ? AND {b} = ?)"); pairs.len()].join(" OR ");
@@ -91,7 +119,6 @@ impl NotificationStore for SeaNotifications {
         depts: &[(OrganizationId, DepartmentId)],
     ) -> Result<Recipients, StoreError> {
         let mut r = Recipients::default();
-        let locale = |s: String| Locale::parse(&s).unwrap_or_default();
         let dept_pairs: Vec<_> = depts
             .iter()
             .map(|(o, d)| (o.as_uuid(), d.as_uuid()))
@@ -101,10 +128,11 @@ impl NotificationStore for SeaNotifications {
             let rows = all(
                 &self.conn,
                 &format!(
-                    "SELECT m.organization_id, m.department_id, m.user_id, u.locale \
+                    "SELECT m.organization_id, m.department_id, {CONTACT} \
                      FROM department_members m JOIN users u \
                        ON u.id = m.user_id AND u.organization_id = m.organization_id \
                        AND u.is_active = ? \
+                     LEFT JOIN email_suppressions s ON s.email = u.email \
                      WHERE m.status = 'active' AND m.role = 'leader' AND ({clause}) \
                      ORDER BY m.joined_at, m.user_id"
                 ),
@@ -114,13 +142,11 @@ impl NotificationStore for SeaNotifications {
             for row in rows {
                 let o: Uuid = row.try_get("", "organization_id").map_err(err)?;
                 let d: Uuid = row.try_get("", "department_id").map_err(err)?;
-                let u: Uuid = row.try_get("", "user_id").map_err(err)?;
-                let l: String = row.try_get("", "locale").map_err(err)?;
+                let u = contact(&row, &mut r)?;
                 r.leaders
                     .entry((OrganizationId(o), DepartmentId(d)))
                     .or_default()
-                    .push(UserId(u));
-                r.locales.insert(UserId(u), locale(l));
+                    .push(u);
             }
         }
         let mut orgs: Vec<Uuid> = depts.iter().map(|(o, _)| o.as_uuid()).collect();
@@ -131,8 +157,10 @@ impl NotificationStore for SeaNotifications {
             let rows = all(
                 &self.conn,
                 &format!(
-                    "SELECT id, organization_id, locale FROM users WHERE is_active = ? \
-                     AND role = 'admin' AND organization_id IN ({marks}) ORDER BY created_at, id"
+                    "SELECT u.organization_id, {CONTACT} FROM users u \
+                     LEFT JOIN email_suppressions s ON s.email = u.email \
+                     WHERE u.is_active = ? AND u.role = 'admin' AND u.organization_id IN ({marks}) \
+                     ORDER BY u.created_at, u.id"
                 ),
                 std::iter::once(Value::from(true))
                     .chain(chunk.iter().map(|o| Value::from(*o)))
@@ -140,14 +168,9 @@ impl NotificationStore for SeaNotifications {
             )
             .await?;
             for row in rows {
-                let u: Uuid = row.try_get("", "id").map_err(err)?;
                 let o: Uuid = row.try_get("", "organization_id").map_err(err)?;
-                let l: String = row.try_get("", "locale").map_err(err)?;
-                r.admins
-                    .entry(OrganizationId(o))
-                    .or_default()
-                    .push(UserId(u));
-                r.locales.insert(UserId(u), locale(l));
+                let u = contact(&row, &mut r)?;
+                r.admins.entry(OrganizationId(o)).or_default().push(u);
             }
         }
         let user_pairs: Vec<_> = users
@@ -155,17 +178,19 @@ impl NotificationStore for SeaNotifications {
             .map(|(o, u)| (o.as_uuid(), u.as_uuid()))
             .collect();
         for chunk in user_pairs.chunks(LOOKUP_CHUNK) {
-            let (clause, values) = pairs_clause("organization_id", "id", chunk);
+            let (clause, values) = pairs_clause("u.organization_id", "u.id", chunk);
             let rows = all(
                 &self.conn,
-                &format!("SELECT id, locale FROM users WHERE is_active = ? AND ({clause})"),
+                &format!(
+                    "SELECT {CONTACT} FROM users u \
+                     LEFT JOIN email_suppressions s ON s.email = u.email \
+                     WHERE u.is_active = ? AND ({clause})"
+                ),
                 std::iter::once(Value::from(true)).chain(values).collect(),
             )
             .await?;
             for row in rows {
-                let u: Uuid = row.try_get("", "id").map_err(err)?;
-                let l: String = row.try_get("", "locale").map_err(err)?;
-                r.locales.insert(UserId(u), locale(l));
+                contact(&row, &mut r)?;
             }
         }
         Ok(r)
@@ -174,11 +199,12 @@ impl NotificationStore for SeaNotifications {
     async fn deliver(
         &self,
         notes: &[NewNotification],
+        emails: &[QueuedEmail],
         processed: &[Uuid],
         now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Delivered, StoreError> {
         let tx = self.conn.begin().await.map_err(err)?;
-        let mut written = 0;
+        let mut written = Delivered::default();
         for chunk in notes.chunks(INSERT_CHUNK) {
             let mut sql = String::from(
                 "INSERT INTO notifications (id, organization_id, user_id, event_id, kind, title, \
@@ -204,8 +230,25 @@ impl NotificationStore for SeaNotifications {
                 ]);
             }
             sql.push_str(" ON CONFLICT (event_id, user_id) DO NOTHING");
-            written += exec(&tx, &sql, values).await?;
+            written.notifications += exec(&tx, &sql, values).await?;
         }
+        let jobs = emails
+            .iter()
+            .map(|e| {
+                let payload =
+                    serde_json::to_value(&e.email).map_err(|x| StoreError::Other(x.to_string()))?;
+                let mut job = NewJob::now(kernel::mail::SEND_EMAIL_JOB, payload, now)
+                    .max_attempts(crate::jobs::EMAIL_ATTEMPTS)
+                    .for_organization(e.organization);
+                if let Some(k) = e.dedupe_key() {
+                    job = job.dedupe(k);
+                }
+                Ok(job)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        written.emails = crate::jobs::enqueue_many(&tx, &jobs, now)
+            .await
+            .map_err(err)?;
         outbox::mark_processed(&tx, processed, now).await?;
         tx.commit().await.map_err(err)?;
         Ok(written)

@@ -248,6 +248,7 @@ fn mail(to: &str) -> Email {
         subject: "Invitation".into(),
         text: "Join us".into(),
         html: None,
+        message_id: None,
     }
 }
 

@@ -24,6 +24,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use tokio::sync::OnceCell;
 
+pub use mail::FailureKind;
 pub use worker::RunStats;
 
 /// The `SECRET_KEY` of every [`TestApp`], so tests can forge tokens to prove they are refused.

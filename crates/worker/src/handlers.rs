@@ -11,10 +11,22 @@ pub const SEND_EMAIL: &str = kernel::mail::SEND_EMAIL_JOB;
 pub(crate) async fn send_email(ctx: AppContext, job: ClaimedJob) -> Result<(), JobError> {
     let email: Email = serde_json::from_value(job.payload)
         .map_err(|e| JobError::Permanent(format!("malformed email payload: {e}")))?;
-    ctx.mailer.send(&email).await.map_err(|e| match e {
-        MailError::Transient(m) => JobError::Retry(m),
-        MailError::Permanent(m) => JobError::Permanent(m),
-    })
+    match ctx.mailer.send(&email).await {
+        Ok(()) => Ok(()),
+        Err(MailError::Transient(m)) => Err(JobError::Retry(m)),
+        Err(MailError::Permanent(m)) => Err(JobError::Permanent(m)),
+        Err(MailError::Refused(m)) => {
+            // The address itself is refused: remember it, so no notification email is queued
+            // for it again (the address is personal data: the log names the job, not it).
+            store_sea::suppressions::record(&ctx.db.conn, &email.to.email, &m, ctx.clock.now())
+                .await
+                .map_err(|e| {
+                    JobError::Retry(format!("recipient refused; cannot record it: {e}"))
+                })?;
+            tracing::warn!("recipient address refused by the mail server; recorded, not retried");
+            Err(JobError::Permanent(format!("recipient refused: {m}")))
+        }
+    }
 }
 
 pub(crate) async fn prune_jobs(ctx: AppContext, job: ClaimedJob) -> Result<(), JobError> {

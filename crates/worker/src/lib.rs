@@ -571,6 +571,19 @@ mod tests {
     }
 
     #[test]
+    fn an_email_job_outlives_an_smtp_outage_of_an_hour() {
+        // The shortest the backoff can make the time from the first to the last attempt
+        // (every jitter at its minimum): the job is not parked dead before that.
+        let shortest: u64 = (1..store_sea::jobs::EMAIL_ATTEMPTS)
+            .map(|a| (5u64 << (a - 1).min(20)).min(3600) / 2)
+            .sum();
+        assert!(shortest > 3600, "{shortest} s");
+        for a in 1..store_sea::jobs::EMAIL_ATTEMPTS {
+            assert!(retry_delay(a).as_secs() >= (5u64 << (a - 1).min(20)).min(3600) / 2);
+        }
+    }
+
+    #[test]
     fn schedule_tick_is_the_latest_at_or_before_now() {
         let s = Schedule::new("x", "17 3 * * *", "k", serde_json::Value::Null).unwrap();
         let now = DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")

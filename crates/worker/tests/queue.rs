@@ -18,6 +18,7 @@ fn email(to: &str) -> Email {
         subject: "Planning de décembre".into(),
         text: "Bonjour".into(),
         html: None,
+        message_id: None,
     }
 }
 

@@ -26,7 +26,10 @@ pub struct UserOut {
     pub phone: Option<String>,
     /// `fr` or `en`.
     pub locale: String,
-    /// Email preference per notification type (in-app is always on).
+    /// Email preference per notification type (in-app is always on): `{"rota.published":
+    /// false}` turns that type's email off, `{"email": false}` every notification email. A
+    /// type without an entry uses its default (on, except `assignment.confirmed` and
+    /// `availability.changed`).
     #[schema(value_type = Object)]
     pub notification_preferences: serde_json::Map<String, serde_json::Value>,
     pub created_at: String,
@@ -90,6 +93,8 @@ pub struct ProfileIn {
     pub phone: Option<Option<String>>,
     /// `fr` or `en`.
     pub locale: Option<String>,
+    /// Replaces the email preferences (a map of notification types, or `email`, to booleans;
+    /// at most 50 entries).
     #[schema(value_type = Option<Object>)]
     pub notification_preferences: Option<serde_json::Map<String, serde_json::Value>>,
 }

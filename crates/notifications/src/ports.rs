@@ -26,6 +26,8 @@ pub struct Recipients {
     /// The active administrators of each church of the departments asked for: they are told
     /// instead when a department has no leader.
     pub admins: HashMap<OrganizationId, Vec<UserId>>,
+    /// Every active member (any role) of each department asked for, for announcements.
+    pub members: HashMap<(OrganizationId, DepartmentId), Vec<UserId>>,
     /// The language of every user asked for and of every leader returned, when their account
     /// still exists in that church.
     pub locales: HashMap<UserId, Locale>,
@@ -46,7 +48,8 @@ pub trait NotificationStore: Send + Sync + 'static {
         &self,
         limit: u64,
     ) -> impl Future<Output = Result<Vec<PendingEvent>, StoreError>> + Send;
-    /// The leaders of `depts`, the administrators of their churches, and the languages of
+    /// The leaders and the active members of `depts`, the administrators of their churches,
+    /// and the languages of
     /// `users` and of those leaders and administrators: a fixed
     /// number of statements whatever the sizes.
     fn recipients(

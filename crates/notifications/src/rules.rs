@@ -8,6 +8,8 @@
 //! | `rota.member_left` | the department's leaders | how many assignments to replace |
 //! | `availability.changed` | the department's leaders, not the member | the month |
 //! | `invitation.accepted` | the inviter | who joined which department |
+//! | `announcement.posted` | every active member of the department but the author | the title and the start of the message |
+//! | `availability.reminder` | the member who has not entered anything for the month | the month and the deadline |
 //!
 //! Other kinds (`rota.unpublished`, `service.*`, kinds added later) notify no one here: they
 //! are marked processed and left to the capabilities that read them (reminders).
@@ -28,9 +30,14 @@ pub const ASSIGNMENT_DECLINED: &str = "assignment.declined";
 pub const MEMBER_LEFT: &str = "rota.member_left";
 pub const AVAILABILITY_CHANGED: &str = "availability.changed";
 pub const INVITATION_ACCEPTED: &str = "invitation.accepted";
+pub const ANNOUNCEMENT_POSTED: &str = "announcement.posted";
+pub const AVAILABILITY_REMINDER: &str = "availability.reminder";
+
+/// The most characters of an announcement's message a notification carries.
+pub const ANNOUNCEMENT_EXCERPT_CHARS: usize = 280;
 
 /// Every kind that produces notifications (the types a user may see).
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 11] = [
     ROTA_PUBLISHED,
     ASSIGNMENT_ADDED,
     ASSIGNMENT_CHANGED,
@@ -40,6 +47,8 @@ pub const KINDS: [&str; 9] = [
     MEMBER_LEFT,
     AVAILABILITY_CHANGED,
     INVITATION_ACCEPTED,
+    ANNOUNCEMENT_POSTED,
+    AVAILABILITY_REMINDER,
 ];
 
 /// Who an event is for.
@@ -51,6 +60,8 @@ pub enum Audience {
     User(UserId),
     /// The active leaders of the department.
     Leaders(DepartmentId),
+    /// Every active member of the department (leaders and guests included), the actor aside.
+    Members(DepartmentId),
 }
 
 pub fn audience(e: &DomainEvent) -> Audience {
@@ -58,10 +69,11 @@ pub fn audience(e: &DomainEvent) -> Audience {
     let leaders = || e.department.map_or(Audience::Nobody, Audience::Leaders);
     match e.kind.as_str() {
         ROTA_PUBLISHED | ASSIGNMENT_ADDED | ASSIGNMENT_CHANGED | ASSIGNMENT_REMOVED
-        | INVITATION_ACCEPTED => user(),
+        | INVITATION_ACCEPTED | AVAILABILITY_REMINDER => user(),
         ASSIGNMENT_CONFIRMED | ASSIGNMENT_DECLINED | MEMBER_LEFT | AVAILABILITY_CHANGED => {
             leaders()
         }
+        ANNOUNCEMENT_POSTED => e.department.map_or(Audience::Nobody, Audience::Members),
         _ => Audience::Nobody,
     }
 }
@@ -411,9 +423,75 @@ pub fn render(e: &DomainEvent, l: Locale) -> Option<Content> {
                 data: with_user(ids(e, &["invitationId"]), e.actor),
             }
         }
+        ANNOUNCEMENT_POSTED => {
+            let title = s(p, "title").unwrap_or(if fr { "Annonce" } else { "Announcement" });
+            let mut data = ids(e, &["announcementId"]);
+            if let (Some(o), Some(a)) = (data.as_object_mut(), e.actor) {
+                o.insert("authorId".into(), json!(a));
+            }
+            Content {
+                title: if fr {
+                    format!("{dept} : {title}")
+                } else {
+                    format!("{dept}: {title}")
+                },
+                body: excerpt(s(p, "body").unwrap_or(""), ANNOUNCEMENT_EXCERPT_CHARS),
+                link: e.department.map(|d| {
+                    format!("/{}/dashboard/departments/{d}/announcements", l.as_str())
+                }),
+                data,
+            }
+        }
+        AVAILABILITY_REMINDER => {
+            let m = month(l, s(p, "month").unwrap_or(""));
+            let deadline = s(p, "deadline").map(|d| date(l, d));
+            let left = p.get("daysLeft").and_then(Value::as_i64);
+            let left = match (fr, left) {
+                (_, None) => String::new(),
+                (true, Some(0)) => " (dernier jour)".into(),
+                (true, Some(1)) => " (encore 1 jour)".into(),
+                (true, Some(n)) => format!(" (encore {n} jours)"),
+                (false, Some(0)) => " (last day)".into(),
+                (false, Some(1)) => " (1 day left)".into(),
+                (false, Some(n)) => format!(" ({n} days left)"),
+            };
+            Content {
+                title: if fr {
+                    format!("Saisissez vos indisponibilités de {m}")
+                } else {
+                    format!("Enter your unavailabilities for {m}")
+                },
+                body: match (fr, deadline) {
+                    (true, Some(d)) => format!(
+                        "{dept} : saisissez vos indisponibilités de {m} d'ici le {d} inclus{left}."
+                    ),
+                    (true, None) => format!("{dept} : saisissez vos indisponibilités de {m}."),
+                    (false, Some(d)) => format!(
+                        "{dept}: enter your unavailabilities for {m} by {d}{left}."
+                    ),
+                    (false, None) => format!("{dept}: enter your unavailabilities for {m}."),
+                },
+                link: Some(format!("/{}/dashboard/availability", l.as_str())),
+                data: ids(e, &["month", "deadline", "daysLeft", "manual"]),
+            }
+        }
         _ => return None,
     };
     Some(c)
+}
+
+/// The first `max` characters of `text`, cut at a word when one ends near, with `…` when cut.
+fn excerpt(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    let at_word = match cut.rfind(char::is_whitespace) {
+        Some(i) if cut[..i].chars().count() >= max * 3 / 4 => cut[..i].trim_end(),
+        _ => cut.trim_end(),
+    };
+    format!("{at_word}…")
 }
 
 fn with_user(mut data: Value, user: Option<UserId>) -> Value {
@@ -440,9 +518,14 @@ pub fn plan(events: &[PendingEvent], r: &Recipients) -> Vec<NewNotification> {
                 Some(l) if !l.is_empty() => l.clone(),
                 _ => r.admins.get(&e.organization).cloned().unwrap_or_default(),
             },
+            Audience::Members(d) => r
+                .members
+                .get(&(e.organization, d))
+                .cloned()
+                .unwrap_or_default(),
         };
         // A leader who declines their own assignment is not told about it.
-        if matches!(audience(e), Audience::Leaders(_)) {
+        if matches!(audience(e), Audience::Leaders(_) | Audience::Members(_)) {
             to.retain(|u| Some(*u) != e.actor && Some(*u) != e.user);
         } else {
             to.retain(|u| Some(*u) != e.actor || e.kind == ROTA_PUBLISHED);
@@ -478,7 +561,7 @@ pub fn wanted(events: &[PendingEvent]) -> (Vec<(OrganizationId, UserId)>, Vec<De
         match audience(&pe.event) {
             Audience::Nobody => {}
             Audience::User(u) => users.push((pe.event.organization, u)),
-            Audience::Leaders(d) => depts.push((pe.event.organization, d)),
+            Audience::Leaders(d) | Audience::Members(d) => depts.push((pe.event.organization, d)),
         }
     }
     users.sort();
@@ -622,7 +705,7 @@ mod tests {
         let got: Vec<_> = events().iter().map(audience).collect();
         assert_eq!(got, want);
         let kinds: Vec<_> = events().iter().map(|e| e.kind.clone()).collect();
-        assert_eq!(kinds, KINDS.map(String::from));
+        assert_eq!(kinds, KINDS[..9]);
     }
 
     #[test]
@@ -898,6 +981,119 @@ mod tests {
         let (users, depts) = wanted(&pending(events()));
         assert_eq!(users, vec![(org(), member()), (org(), inviter())]);
         assert_eq!(depts, vec![(org(), dept())]);
+    }
+
+    fn announcement(body: &str) -> DomainEvent {
+        DomainEvent::new(org(), ANNOUNCEMENT_POSTED)
+            .department(dept())
+            .actor(leader())
+            .payload(json!({
+                "announcementId": "an1", "title": "Répétition samedi", "body": body,
+                "departmentName": "Louange", "authorName": "Léa Chef",
+            }))
+    }
+
+    fn chase(days_left: i64) -> DomainEvent {
+        DomainEvent::new(org(), AVAILABILITY_REMINDER)
+            .department(dept())
+            .user(member())
+            .payload(json!({
+                "month": "2026-12", "deadline": "2026-11-24", "daysLeft": days_left,
+                "manual": false, "departmentName": "Louange",
+            }))
+    }
+
+    #[test]
+    fn the_later_kinds_are_known_and_render_in_both_languages() {
+        assert_eq!(KINDS[9..], [ANNOUNCEMENT_POSTED, AVAILABILITY_REMINDER]);
+        assert_eq!(
+            audience(&announcement("x")),
+            Audience::Members(dept())
+        );
+        assert_eq!(audience(&chase(7)), Audience::User(member()));
+        for e in [announcement("Samedi 10h"), chase(7)] {
+            let fr = render(&e, Locale::Fr).unwrap();
+            let en = render(&e, Locale::En).unwrap();
+            assert_ne!(fr.title, en.title, "{}", e.kind);
+            for (c, l) in [(&fr, "fr"), (&en, "en")] {
+                let link = c.link.as_deref().unwrap();
+                assert!(link.starts_with(&format!("/{l}/dashboard/")), "{link}");
+                assert_eq!(c.data["departmentId"], json!(dept()));
+            }
+            assert_eq!(fr.data, en.data);
+        }
+        // Without a department an announcement reaches nobody.
+        let mut lost = announcement("x");
+        lost.department = None;
+        assert_eq!(audience(&lost), Audience::Nobody);
+    }
+
+    #[test]
+    fn an_announcement_carries_its_title_and_the_start_of_its_message() {
+        let fr = render(&announcement("Samedi 10h, salle B."), Locale::Fr).unwrap();
+        assert_eq!(fr.title, "Louange : Répétition samedi");
+        assert_eq!(fr.body, "Samedi 10h, salle B.");
+        assert_eq!(
+            fr.link.unwrap(),
+            format!("/fr/dashboard/departments/{}/announcements", dept())
+        );
+        assert_eq!(fr.data["announcementId"], json!("an1"));
+        assert_eq!(fr.data["authorId"], json!(leader()));
+        let long = "mot ".repeat(200);
+        let en = render(&announcement(&long), Locale::En).unwrap();
+        assert_eq!(en.title, "Louange: Répétition samedi");
+        assert!(en.body.ends_with('…'), "{}", en.body);
+        assert!(en.body.chars().count() <= ANNOUNCEMENT_EXCERPT_CHARS);
+        assert!(en.body.chars().count() > ANNOUNCEMENT_EXCERPT_CHARS * 3 / 4);
+        assert!(en.body.ends_with("mot…"), "cut at a word: {}", en.body);
+        let unbroken = "x".repeat(400);
+        let en = render(&announcement(&unbroken), Locale::En).unwrap();
+        assert_eq!(en.body.chars().count(), ANNOUNCEMENT_EXCERPT_CHARS);
+    }
+
+    #[test]
+    fn an_announcement_goes_to_every_member_but_its_author() {
+        let other = UserId(Uuid::from_u128(14));
+        let mut r = recipients(leaders(), everyone(Locale::En));
+        r.locales.insert(other, Locale::Fr);
+        r.members.insert(
+            (org(), dept()),
+            vec![leader(), member(), other, inviter()],
+        );
+        let notes = plan(&pending(vec![announcement("Bonjour")]), &r);
+        let who: Vec<_> = notes.iter().map(|n| n.user).collect();
+        assert_eq!(who, vec![member(), inviter(), other]);
+        assert!(notes.iter().all(|n| n.kind == ANNOUNCEMENT_POSTED));
+        assert!(notes[2].title.starts_with("Louange : "), "in French for Fr");
+        let (users, depts) = wanted(&pending(vec![announcement("x")]));
+        assert!(users.is_empty());
+        assert_eq!(depts, vec![(org(), dept())]);
+    }
+
+    #[test]
+    fn a_chaser_names_the_month_and_the_deadline() {
+        let fr = render(&chase(7), Locale::Fr).unwrap();
+        let en = render(&chase(7), Locale::En).unwrap();
+        assert_eq!(fr.title, "Saisissez vos indisponibilités de décembre 2026");
+        assert_eq!(
+            fr.body,
+            "Louange : saisissez vos indisponibilités de décembre 2026 d'ici le 24/11/2026 inclus (encore 7 jours)."
+        );
+        assert_eq!(en.title, "Enter your unavailabilities for December 2026");
+        assert_eq!(
+            en.body,
+            "Louange: enter your unavailabilities for December 2026 by 24 November 2026 (7 days left)."
+        );
+        assert_eq!(en.link.unwrap(), "/en/dashboard/availability");
+        assert_eq!(en.data["month"], json!("2026-12"));
+        assert_eq!(en.data["daysLeft"], json!(7));
+        assert_eq!(en.data["manual"], json!(false));
+        assert!(render(&chase(1), Locale::En).unwrap().body.contains("(1 day left)"));
+        assert!(render(&chase(1), Locale::Fr).unwrap().body.contains("(encore 1 jour)"));
+        assert!(render(&chase(0), Locale::En).unwrap().body.contains("(last day)"));
+        let notes = plan(&pending(vec![chase(1)]), &recipients(leaders(), everyone(Locale::Fr)));
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].user, member());
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! * [`ports`] — the store, one transaction per use case, every tenant query scoped by church.
 //! * [`emails`] — the invitation email in French and English.
 //! * [`service`] — the operations the API calls.
+//! * [`announcements`] — messages a leader posts to the whole department.
 
+pub mod announcements;
 pub mod emails;
 pub mod model;
 pub mod policy;

@@ -388,6 +388,9 @@ impl From<availability::AvailabilityError> for ApiError {
             availability::AvailabilityError::Conflict { code, detail } => {
                 ApiError::ConflictWith { code, detail }
             }
+            availability::AvailabilityError::TooSoon { retry_after_secs } => {
+                ApiError::TooManyRequests { retry_after_secs }
+            }
             availability::AvailabilityError::Store(s) => accounts::AccountError::Store(s).into(),
         }
     }

@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 use store_sea::{
-    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAvailability, SeaCalendarFeeds,
+    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAnnouncements, SeaAvailability, SeaCalendarFeeds,
     SeaNotifications, SeaRota, SeaSchedule, SeaTeams, StoreError,
 };
 
@@ -21,6 +21,9 @@ pub type TeamsService = teams::Teams<SeaTeams>;
 
 /// The availability service as wired in production and tests.
 pub type AvailabilityService = availability::Availability<SeaAvailability, SeaTeams>;
+
+/// The announcements service as wired in production and tests.
+pub type AnnouncementsService = teams::announcements::Announcements<SeaAnnouncements, SeaTeams>;
 
 /// The rota service as wired in production and tests.
 pub type RotaService = rota::Rota<SeaRota, SeaAvailability, SeaTeams>;
@@ -64,6 +67,7 @@ pub struct AppContext {
     pub schedule: ScheduleService,
     pub calendar_feeds: CalendarFeedsService,
     pub notifications: NotificationsService,
+    pub announcements: AnnouncementsService,
     /// Google sign-in, when `FEATURE_OAUTH_GOOGLE` is on and `GOOGLE_CLIENT_ID` is set.
     pub google: Option<oidc::GoogleOidc>,
 }
@@ -192,6 +196,10 @@ impl AppContext {
                 Arc::new(SeaNotifications::new(db.conn.clone())),
                 email_config(&settings),
             ),
+            announcements: teams::announcements::Announcements::new(
+                SeaAnnouncements::new(db.conn.clone(), wakeup.clone()),
+                teams.clone(),
+            ),
             teams,
             jobs: JobStore::new(db.conn.clone()),
             db,
@@ -246,6 +254,10 @@ impl AppContext {
                 ctx.notifications = notifications::Notifications::with_email(
                     Arc::new(SeaNotifications::new(db.conn.clone())),
                     self.notifications.email_config().clone(),
+                );
+                ctx.announcements = teams::announcements::Announcements::new(
+                    SeaAnnouncements::new(db.conn.clone(), self.wakeup.clone()),
+                    ctx.teams.clone(),
                 );
                 ctx.db = db;
                 ctx

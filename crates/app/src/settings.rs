@@ -275,6 +275,11 @@ pub const VARIABLES: &[Var] = &[
         "Read notifications older than this many days are deleted by a daily job (1-3650).",
     ),
     var(
+        "AVAILABILITY_CHASE_DAYS",
+        "7,1",
+        "Days before a month's availability deadline when members who entered nothing are reminded (comma-separated, 0-60).",
+    ),
+    var(
         "TRUST_PROXY_HEADERS",
         "false",
         "Take the client address from X-Forwarded-For (only behind a proxy that sets it).",
@@ -408,6 +413,9 @@ pub struct Settings {
     pub feature_email_notifications: bool,
     /// `NOTIFICATIONS_RETENTION_DAYS`: how long read notifications are kept.
     pub notifications_retention_days: u32,
+    /// `AVAILABILITY_CHASE_DAYS`: the days before an availability deadline when the hourly
+    /// chase reminds members who entered nothing, largest first.
+    pub availability_chase_days: Vec<u32>,
     pub max_body_bytes: usize,
     pub trust_proxy_headers: bool,
     pub serve_unprefixed_paths: bool,
@@ -609,6 +617,8 @@ impl Settings {
                 "NOTIFICATIONS_RETENTION_DAYS must be between 1 and 3650".into(),
             ));
         }
+        let chase_days = availability::chase::parse_offsets(&s.string("AVAILABILITY_CHASE_DAYS"))
+            .map_err(|e| SettingsError(format!("AVAILABILITY_CHASE_DAYS: {e}")))?;
         if max_body < 1024 {
             return Err(SettingsError("MAX_BODY_BYTES must be at least 1024".into()));
         }
@@ -679,6 +689,7 @@ impl Settings {
             feature_websockets: s.bool("FEATURE_WEBSOCKETS")?,
             feature_email_notifications: s.bool("FEATURE_EMAIL_NOTIFICATIONS")?,
             notifications_retention_days: retention,
+            availability_chase_days: chase_days,
             max_body_bytes: max_body,
             trust_proxy_headers: s.bool("TRUST_PROXY_HEADERS")?,
             serve_unprefixed_paths: s.bool("SERVE_UNPREFIXED_PATHS")?,
@@ -859,6 +870,18 @@ mod tests {
         assert!(err.to_string().contains("PORT"), "{err}");
         let err = Settings::from_map(&map(&[("DEBUG", "maybe")])).unwrap_err();
         assert!(err.to_string().contains("DEBUG"), "{err}");
+    }
+
+    #[test]
+    fn availability_chase_days_are_validated() {
+        let s = Settings::from_map(&map(&[])).unwrap();
+        assert_eq!(s.availability_chase_days, vec![7, 1]);
+        let s = Settings::from_map(&map(&[("AVAILABILITY_CHASE_DAYS", "1, 14,3")])).unwrap();
+        assert_eq!(s.availability_chase_days, vec![14, 3, 1]);
+        for bad in ["x", "7,,1", "61", "-1"] {
+            let err = Settings::from_map(&map(&[("AVAILABILITY_CHASE_DAYS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("AVAILABILITY_CHASE_DAYS"), "{err}");
+        }
     }
 
     #[test]

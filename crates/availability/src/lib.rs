@@ -12,6 +12,7 @@
 //! * [`deadline`] — the answer deadline of a month in the church's time zone.
 //! * [`policy`] — who may still change a month: members until the deadline, leaders always.
 //! * [`answers`] — who has not answered a month yet.
+//! * [`chase`] — the deadline chasers: who is reminded, when, and the ledger that makes it once.
 //!
 //! * [`ports`] — the store: one month of one person, a department's month, who answered,
 //!   ranges and weekly rules, each write with its event in one transaction.
@@ -21,6 +22,7 @@
 //! The rules are pure: no I/O, no HTTP. "Now" and the time zone are parameters.
 
 pub mod answers;
+pub mod chase;
 pub mod deadline;
 pub mod events;
 pub mod expand;
@@ -32,6 +34,7 @@ pub mod rules;
 pub mod service;
 
 pub use answers::{Answerer, missing};
+pub use chase::{ChaseCandidate, ChaseKind, ChaseOutcome, ChaseStats, ChaseStore};
 pub use deadline::Deadline;
 pub use expand::{effective, for_month};
 pub use inputs::{RangeInput, WeeklyInput};

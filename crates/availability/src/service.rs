@@ -90,6 +90,9 @@ pub enum AvailabilityError {
     /// 409: the request clashes with what the person already has (too many ranges…).
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// 429: done too recently (a manual chase within the hour).
+    #[error("too soon")]
+    TooSoon { retry_after_secs: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -130,7 +133,7 @@ impl<S: AvailabilityStore, T: TeamStore> Availability<S, T> {
     /// The department, after the policy allowed `action`, with the church's id and zone.
     /// Callers then read the department's rows from the stores with that church id, without
     /// asking the teams service (and the database) for the department again.
-    async fn department(
+    pub(crate) async fn department(
         &self,
         viewer: &Viewer,
         dept: DeptRef,

@@ -30,6 +30,9 @@ pub use service::{DispatchStats, NotificationError, Notifications};
 pub const DISPATCH_JOB: &str = "notifications.dispatch";
 /// The daily job that deletes old read notifications.
 pub const PRUNE_JOB: &str = "notifications.prune";
+/// The hourly job that reminds members who entered nothing for the next open month, some days
+/// before its availability deadline (`availability::chase`).
+pub const CHASE_JOB: &str = "availability.chase";
 /// How many outbox events one dispatch transaction handles.
 pub const DISPATCH_BATCH: u64 = 200;
 /// The largest page of the inbox.

@@ -20,7 +20,7 @@ use uuid::Uuid;
 /// The availability store.
 #[derive(Clone, Debug)]
 pub struct SeaAvailability {
-    conn: DatabaseConnection,
+    pub(crate) conn: DatabaseConnection,
 }
 
 impl SeaAvailability {

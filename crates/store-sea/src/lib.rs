@@ -12,8 +12,10 @@
 //! * [`schedule`] — a department's services and recurring series.
 
 pub mod accounts;
+pub mod announcements;
 pub mod availability;
 pub mod calendar_feeds;
+mod chases;
 pub mod db;
 pub mod jobs;
 pub mod notifications;
@@ -25,6 +27,7 @@ pub mod suppressions;
 pub mod teams;
 
 pub use accounts::SeaAccounts;
+pub use announcements::SeaAnnouncements;
 pub use availability::SeaAvailability;
 pub use calendar_feeds::SeaCalendarFeeds;
 pub use db::{Backend, Db, DbConfig, statements_sent};

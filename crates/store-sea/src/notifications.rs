@@ -128,12 +128,12 @@ impl NotificationStore for SeaNotifications {
             let rows = all(
                 &self.conn,
                 &format!(
-                    "SELECT m.organization_id, m.department_id, {CONTACT} \
+                    "SELECT m.organization_id, m.department_id, m.role, {CONTACT} \
                      FROM department_members m JOIN users u \
                        ON u.id = m.user_id AND u.organization_id = m.organization_id \
                        AND u.is_active = ? \
                      LEFT JOIN email_suppressions s ON s.email = u.email \
-                     WHERE m.status = 'active' AND m.role = 'leader' AND ({clause}) \
+                     WHERE m.status = 'active' AND ({clause}) \
                      ORDER BY m.joined_at, m.user_id"
                 ),
                 std::iter::once(Value::from(true)).chain(values).collect(),
@@ -142,11 +142,13 @@ impl NotificationStore for SeaNotifications {
             for row in rows {
                 let o: Uuid = row.try_get("", "organization_id").map_err(err)?;
                 let d: Uuid = row.try_get("", "department_id").map_err(err)?;
+                let role: String = row.try_get("", "role").map_err(err)?;
                 let u = contact(&row, &mut r)?;
-                r.leaders
-                    .entry((OrganizationId(o), DepartmentId(d)))
-                    .or_default()
-                    .push(u);
+                let key = (OrganizationId(o), DepartmentId(d));
+                if role == "leader" {
+                    r.leaders.entry(key).or_default().push(u);
+                }
+                r.members.entry(key).or_default().push(u);
             }
         }
         let mut orgs: Vec<Uuid> = depts.iter().map(|(o, _)| o.as_uuid()).collect();

@@ -122,6 +122,25 @@ pub(crate) async fn dispatch_notifications(
     Ok(())
 }
 
+/// The hourly job: reminds the members who entered nothing for their department's next open
+/// month when its deadline is one of `AVAILABILITY_CHASE_DAYS` days away; once per
+/// (department, month, offset) whatever the number of runs.
+pub(crate) async fn chase_availability(ctx: AppContext, _job: ClaimedJob) -> Result<(), JobError> {
+    let stats = ctx
+        .availability
+        .chase_due(&ctx.settings.availability_chase_days, ctx.clock.now())
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    if stats.departments > 0 {
+        tracing::info!(
+            departments = stats.departments,
+            reminders = stats.reminders,
+            "availability deadline chasers recorded"
+        );
+    }
+    Ok(())
+}
+
 /// The daily job: deletes notifications read more than `NOTIFICATIONS_RETENTION_DAYS` ago.
 pub(crate) async fn prune_notifications(ctx: AppContext, _job: ClaimedJob) -> Result<(), JobError> {
     let keep = ctx.settings.notifications_retention_days;

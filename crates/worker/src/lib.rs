@@ -219,6 +219,17 @@ impl Worker {
                     Duration::from_secs(300),
                     handlers::prune_notifications,
                 )
+                .handler(
+                    notifications::CHASE_JOB,
+                    Duration::from_secs(300),
+                    handlers::chase_availability,
+                )
+                .schedule(Schedule::new(
+                    "chase-availability",
+                    "5 * * * *",
+                    notifications::CHASE_JOB,
+                    serde_json::Value::Null,
+                )?)
                 // A sweep behind the dispatch job enqueued with every batch of events, in
                 // case that job ran out of attempts (the database was away for long).
                 .schedule(Schedule::new(

@@ -365,6 +365,80 @@ pub async fn missing(
     ))
 }
 
+/// The month to chase: `month=YYYY-MM`, or `year=YYYY&month=M` as on the other availability
+/// routes.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RemindQuery {
+    pub year: Option<i32>,
+    /// `YYYY-MM`, or 1–12 with `year`.
+    pub month: String,
+}
+
+impl RemindQuery {
+    fn month(&self) -> Result<Month, ApiError> {
+        let bad = || {
+            ApiError::Validation(vec![kernel::FieldError {
+                field: "month".into(),
+                code: "invalid_format".into(),
+                message: "A month as YYYY-MM (or year=YYYY&month=M).".into(),
+            }])
+        };
+        let (year, month) = match self.year {
+            Some(y) => (y, self.month.trim().parse::<u32>().map_err(|_| bad())?),
+            None => {
+                let (y, m) = self.month.trim().split_once('-').ok_or_else(bad)?;
+                if y.len() != 4 || m.len() != 2 {
+                    return Err(bad());
+                }
+                (
+                    y.parse::<i32>().map_err(|_| bad())?,
+                    m.parse::<u32>().map_err(|_| bad())?,
+                )
+            }
+        };
+        Month::new(year, month).map_err(|e| ApiError::Validation(e.0))
+    }
+}
+
+/// How many people a chase reminded.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RemindedOut {
+    pub reminded: u32,
+}
+
+/// Remind everyone who has entered nothing for the month (leaders and the administrator): an
+/// in-app notification (and an email by preference) each. At most once an hour per
+/// department and month.
+#[utoipa::path(tag = "availability", security(("bearer" = [])),
+    params(("id" = Uuid, Path), RemindQuery), responses(
+    (status = 200, body = RemindedOut),
+    (status = 403, description = "Not a leader", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such department in my church", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "The month's deadline has passed", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid month", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Chased less than an hour ago (see Retry-After)", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/departments/{id}/availabilities/missing/remind")]
+pub async fn remind_missing(
+    ctx: web::Data<AppContext>,
+    auth: AuthUser,
+    path: web::Path<Uuid>,
+    q: web::Query<RemindQuery>,
+) -> Result<web::Json<RemindedOut>, ApiError> {
+    let reminded = ctx
+        .availability
+        .remind_missing(
+            &Viewer::of(&auth.user),
+            DepartmentId::from(path.into_inner()),
+            q.month()?,
+            ctx.clock.now(),
+        )
+        .await?;
+    Ok(web::Json(RemindedOut { reminded }))
+}
+
 // ---- date ranges and weekly rules ----
 
 /// A date range ("away 3–17 Aug").

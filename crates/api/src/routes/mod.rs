@@ -1,6 +1,7 @@
 //! The routes. Each module registers its handlers with [`utoipa_actix_web`], which collects
 //! them into the OpenAPI document.
 
+pub mod announcements;
 pub mod auth;
 pub mod availability;
 pub mod exports;
@@ -73,6 +74,7 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(availability::delete_member_weekly)
         .service(availability::deadline)
         .service(availability::missing)
+        .service(availability::remind_missing)
         .service(availability::overview)
         .service(services::list)
         .service(services::create)
@@ -112,5 +114,8 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(notifications::list)
         .service(notifications::unread_count)
         .service(notifications::mark_read)
-        .service(notifications::read_all);
+        .service(notifications::read_all)
+        .service(announcements::post_announcement)
+        .service(announcements::list_announcements)
+        .service(announcements::delete_announcement);
 }

@@ -418,6 +418,14 @@ impl TestApp {
         worker::Worker::standard(self.ctx.clone()).unwrap()
     }
 
+    /// The standard worker over this app's context with another clock: jobs run "at" that
+    /// clock's time (scheduled chases, reminders), while the HTTP server keeps the real one.
+    pub fn worker_at(&self, clock: std::sync::Arc<dyn kernel::Clock>) -> worker::Worker {
+        let mut ctx = self.ctx.clone();
+        ctx.clock = clock;
+        worker::Worker::standard(ctx).unwrap()
+    }
+
     /// Runs every due job to its outcome, one at a time, and returns what happened.
     pub async fn run_worker_until_idle(&self) -> RunStats {
         self.worker().run_until_idle().await.unwrap()

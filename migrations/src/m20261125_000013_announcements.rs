@@ -183,7 +183,10 @@ impl MigrationTrait for Migration {
                     .foreign_key(
                         ForeignKey::create()
                             .name("availability_chases_organization")
-                            .from(AvailabilityChases::Table, AvailabilityChases::OrganizationId)
+                            .from(
+                                AvailabilityChases::Table,
+                                AvailabilityChases::OrganizationId,
+                            )
                             .to(Organizations::Table, Organizations::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )

@@ -92,7 +92,8 @@ async fn announcements_and_chases_run_a_fixed_number_of_statements() {
             .format("%Y-%m")
             .to_string()
     };
-    let remind = |m: String| format!("/api/v1/departments/{dept}/availabilities/missing/remind?month={m}");
+    let remind =
+        |m: String| format!("/api/v1/departments/{dept}/availabilities/missing/remind?month={m}");
     let post = Some(json!({"title": "Répétition", "body": "Samedi 10h"}));
 
     add_members(&app, &org, &dept, 0, 3).await;
@@ -125,10 +126,16 @@ async fn announcements_and_chases_run_a_fixed_number_of_statements() {
     assert_eq!(told, 150);
 
     assert_eq!(post_small, post_large, "POST {base}");
-    assert_eq!(dispatch_small, dispatch_large, "dispatching an announcement");
+    assert_eq!(
+        dispatch_small, dispatch_large,
+        "dispatching an announcement"
+    );
     assert_eq!(list_small, list_large, "GET {list}");
     assert_eq!(chase_small, chase_large, "a manual chase");
-    assert_eq!(chase_dispatch_small, chase_dispatch_large, "dispatching a chase");
+    assert_eq!(
+        chase_dispatch_small, chase_dispatch_large,
+        "dispatching a chase"
+    );
     eprintln!(
         "post {post_large}, dispatch {dispatch_large} (150 members), list {list_large} (32 items), \
          chase {chase_large} and its dispatch {chase_dispatch_large} (150 members)"

@@ -183,7 +183,10 @@ async fn who_may_post_list_and_delete_and_other_churches_see_nothing() {
     let (s, out) = post(&app, &c.outsider, &c.dept, body.clone()).await;
     assert_eq!(s, 403, "{out}");
     let (s, out) = list(&app, &c.outsider, &c.dept, "").await;
-    assert_eq!(s, 403, "a person of the church outside the department: {out}");
+    assert_eq!(
+        s, 403,
+        "a person of the church outside the department: {out}"
+    );
     // Another church's administrator: 404 for everything, as for an unknown department.
     let (s, out) = post(&app, &stranger, &c.dept, body.clone()).await;
     assert_eq!(s, 404, "{out}");
@@ -223,7 +226,10 @@ async fn who_may_post_list_and_delete_and_other_churches_see_nothing() {
     let (_, a) = post(&app, &c.leader, &c.dept, body.clone()).await;
     let id = a["id"].as_str().unwrap().to_string();
     let (_, b) = post(&app, &c.admin, &c.dept, body.clone()).await;
-    assert_eq!(del(&c.leader, &c.dept, b["id"].as_str().unwrap()).await, 403);
+    assert_eq!(
+        del(&c.leader, &c.dept, b["id"].as_str().unwrap()).await,
+        403
+    );
     assert_eq!(del(&c.admin, &c.dept, &id).await, 204);
     let (_, page) = list(&app, &c.members[0], &c.dept, "").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
@@ -249,7 +255,13 @@ async fn bad_input_is_refused_with_the_field() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| format!("{}:{}", e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+            .map(|e| {
+                format!(
+                    "{}:{}",
+                    e["field"].as_str().unwrap(),
+                    e["code"].as_str().unwrap()
+                )
+            })
             .collect()
     };
     let cases = [
@@ -362,7 +374,13 @@ async fn an_authors_deleted_account_leaves_their_announcements_without_author() 
     let author = app
         .join_department(&c.admin, &c.dept, "author@example.org", "leader")
         .await;
-    let (s, a) = post(&app, &author, &c.dept, json!({"title": "Bienvenue", "body": "b"})).await;
+    let (s, a) = post(
+        &app,
+        &author,
+        &c.dept,
+        json!({"title": "Bienvenue", "body": "b"}),
+    )
+    .await;
     assert_eq!(s, 201, "{a}");
     app.run_worker_until_idle().await;
     let (s, out) = app

@@ -140,7 +140,13 @@ async fn a_leader_chases_those_who_entered_nothing_once_an_hour() {
     let (s, out) = remind(&app, &stranger, &d.dept, &format!("month={month}")).await;
     assert_eq!(s, 404, "{out}");
     // Bad months.
-    for q in ["month=2026-13", "month=garbage", "month=2026-1", "year=2026&month=0", "month="] {
+    for q in [
+        "month=2026-13",
+        "month=garbage",
+        "month=2026-1",
+        "year=2026&month=0",
+        "month=",
+    ] {
         let (s, out) = remind(&app, &d.leader, &d.dept, q).await;
         assert_eq!(s, 422, "{q}: {out}");
         assert_eq!(out["code"], "validation_failed", "{q}");
@@ -148,7 +154,13 @@ async fn a_leader_chases_those_who_entered_nothing_once_an_hour() {
     let (s, _) = remind(&app, &d.leader, &d.dept, "").await;
     assert_eq!(s, 400, "month is required");
     // A month whose deadline has passed cannot be chased any more.
-    let (s, out) = remind(&app, &d.leader, &d.dept, &format!("month={}", ym(month_from_now(0)))).await;
+    let (s, out) = remind(
+        &app,
+        &d.leader,
+        &d.dept,
+        &format!("month={}", ym(month_from_now(0))),
+    )
+    .await;
     assert_eq!(s, 409, "{out}");
     assert_eq!(out["code"], "deadline_passed");
 
@@ -168,9 +180,20 @@ async fn a_leader_chases_those_who_entered_nothing_once_an_hour() {
             (first - Duration::days(7)).format("%Y-%m-%d").to_string()
         );
         assert_eq!(got[0]["link"], "/fr/dashboard/availability");
-        assert!(got[0]["title"].as_str().unwrap().contains("indisponibilités"));
+        assert!(
+            got[0]["title"]
+                .as_str()
+                .unwrap()
+                .contains("indisponibilités")
+        );
     }
-    for who in [&d.with_day, &d.with_range, &d.answered_empty, &d.guest, &d.leader] {
+    for who in [
+        &d.with_day,
+        &d.with_range,
+        &d.answered_empty,
+        &d.guest,
+        &d.leader,
+    ] {
         assert!(reminders(&app, who).await.is_empty(), "{}", who.email);
     }
 
@@ -187,7 +210,11 @@ async fn a_leader_chases_those_who_entered_nothing_once_an_hour() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 429);
-    let wait: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((3000..=3600).contains(&wait), "{wait}");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "rate_limited");
@@ -206,7 +233,13 @@ async fn a_leader_chases_those_who_entered_nothing_once_an_hour() {
         .await;
     assert_eq!(s, 429);
     // Another month is chased on its own.
-    let (s, out) = remind(&app, &d.leader, &d.dept, &format!("month={}", ym(month_from_now(3)))).await;
+    let (s, out) = remind(
+        &app,
+        &d.leader,
+        &d.dept,
+        &format!("month={}", ym(month_from_now(3))),
+    )
+    .await;
     assert_eq!(s, 200, "{out}");
     app.run_worker_until_idle().await;
     assert_eq!(reminders(&app, &d.silent[0]).await.len(), 2);
@@ -253,7 +286,11 @@ async fn a_leader_chases_those_who_entered_nothing_once_an_hour() {
 /// month starting `first` for a department with the default 7 days.
 fn before_deadline(first: NaiveDate, days: i64) -> DateTime<Utc> {
     let deadline = first - Duration::days(7);
-    Utc.from_utc_datetime(&(deadline - Duration::days(days)).and_hms_opt(12, 0, 0).unwrap())
+    Utc.from_utc_datetime(
+        &(deadline - Duration::days(days))
+            .and_hms_opt(12, 0, 0)
+            .unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -286,11 +323,22 @@ async fn the_hourly_chase_reminds_once_per_offset_whatever_the_runs() {
         assert_eq!(got[0]["data"]["daysLeft"], 7);
         assert_eq!(got[0]["data"]["manual"], false);
         assert_eq!(got[0]["data"]["month"], ym(first).as_str());
-        assert!(got[0]["body"].as_str().unwrap().contains("(encore 7 jours)"));
+        assert!(
+            got[0]["body"]
+                .as_str()
+                .unwrap()
+                .contains("(encore 7 jours)")
+        );
     }
     // The leader has entered nothing either: chased by the schedule.
     assert_eq!(reminders(&app, &d.leader).await.len(), 1);
-    for who in [&d.with_day, &d.with_range, &d.answered_empty, &d.guest, &d.admin] {
+    for who in [
+        &d.with_day,
+        &d.with_range,
+        &d.answered_empty,
+        &d.guest,
+        &d.admin,
+    ] {
         assert!(reminders(&app, who).await.is_empty(), "{}", who.email);
     }
 
@@ -331,7 +379,12 @@ async fn the_hourly_chase_reminds_once_per_offset_whatever_the_runs() {
         .unwrap();
     let got: Vec<(String, i32)> = rows
         .iter()
-        .map(|r| (r.try_get("", "kind").unwrap(), r.try_get("", "reminded").unwrap()))
+        .map(|r| {
+            (
+                r.try_get("", "kind").unwrap(),
+                r.try_get("", "reminded").unwrap(),
+            )
+        })
         .collect();
     assert_eq!(got, vec![("d1".into(), 2), ("d7".into(), 3)]);
 }

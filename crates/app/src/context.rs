@@ -9,8 +9,8 @@ use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 use store_sea::{
-    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAnnouncements, SeaAvailability, SeaCalendarFeeds,
-    SeaNotifications, SeaRota, SeaSchedule, SeaTeams, StoreError,
+    Db, DbConfig, JobStore, NewJob, SeaAccounts, SeaAnnouncements, SeaAvailability,
+    SeaCalendarFeeds, SeaNotifications, SeaRota, SeaSchedule, SeaTeams, StoreError,
 };
 
 /// The accounts service as wired in production and tests.

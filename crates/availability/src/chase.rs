@@ -300,7 +300,9 @@ impl<S: AvailabilityStore + ChaseStore, T: TeamStore> Availability<S, T> {
             let Some(offset) = due(&d, offsets) else {
                 continue;
             };
-            let users = self.unentered(c.organization, c.department, d.month).await?;
+            let users = self
+                .unentered(c.organization, c.department, d.month)
+                .await?;
             let events: Vec<DomainEvent> = users
                 .iter()
                 .map(|u| {
@@ -377,7 +379,10 @@ mod tests {
         // Once December closes (11-25 00:00 Paris), January is next: deadline 12-25.
         let d = next_open(7, PARIS, utc("2026-11-24T23:00:00Z")).unwrap();
         assert_eq!(d.month, Month::new(2027, 1).unwrap());
-        assert_eq!(d.deadline_date, NaiveDate::from_ymd_opt(2026, 12, 25).unwrap());
+        assert_eq!(
+            d.deadline_date,
+            NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()
+        );
         // 30 days: in mid-November both December (11-01) is closed, January (12-02) open.
         let d = next_open(30, PARIS, utc("2026-11-25T10:00:00Z")).unwrap();
         assert_eq!(d.month, Month::new(2027, 1).unwrap());

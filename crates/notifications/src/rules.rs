@@ -68,8 +68,12 @@ pub fn audience(e: &DomainEvent) -> Audience {
     let user = || e.user.map_or(Audience::Nobody, Audience::User);
     let leaders = || e.department.map_or(Audience::Nobody, Audience::Leaders);
     match e.kind.as_str() {
-        ROTA_PUBLISHED | ASSIGNMENT_ADDED | ASSIGNMENT_CHANGED | ASSIGNMENT_REMOVED
-        | INVITATION_ACCEPTED | AVAILABILITY_REMINDER => user(),
+        ROTA_PUBLISHED
+        | ASSIGNMENT_ADDED
+        | ASSIGNMENT_CHANGED
+        | ASSIGNMENT_REMOVED
+        | INVITATION_ACCEPTED
+        | AVAILABILITY_REMINDER => user(),
         ASSIGNMENT_CONFIRMED | ASSIGNMENT_DECLINED | MEMBER_LEFT | AVAILABILITY_CHANGED => {
             leaders()
         }
@@ -436,9 +440,9 @@ pub fn render(e: &DomainEvent, l: Locale) -> Option<Content> {
                     format!("{dept}: {title}")
                 },
                 body: excerpt(s(p, "body").unwrap_or(""), ANNOUNCEMENT_EXCERPT_CHARS),
-                link: e.department.map(|d| {
-                    format!("/{}/dashboard/departments/{d}/announcements", l.as_str())
-                }),
+                link: e
+                    .department
+                    .map(|d| format!("/{}/dashboard/departments/{d}/announcements", l.as_str())),
                 data,
             }
         }
@@ -466,9 +470,9 @@ pub fn render(e: &DomainEvent, l: Locale) -> Option<Content> {
                         "{dept} : saisissez vos indisponibilités de {m} d'ici le {d} inclus{left}."
                     ),
                     (true, None) => format!("{dept} : saisissez vos indisponibilités de {m}."),
-                    (false, Some(d)) => format!(
-                        "{dept}: enter your unavailabilities for {m} by {d}{left}."
-                    ),
+                    (false, Some(d)) => {
+                        format!("{dept}: enter your unavailabilities for {m} by {d}{left}.")
+                    }
                     (false, None) => format!("{dept}: enter your unavailabilities for {m}."),
                 },
                 link: Some(format!("/{}/dashboard/availability", l.as_str())),
@@ -1006,10 +1010,7 @@ mod tests {
     #[test]
     fn the_later_kinds_are_known_and_render_in_both_languages() {
         assert_eq!(KINDS[9..], [ANNOUNCEMENT_POSTED, AVAILABILITY_REMINDER]);
-        assert_eq!(
-            audience(&announcement("x")),
-            Audience::Members(dept())
-        );
+        assert_eq!(audience(&announcement("x")), Audience::Members(dept()));
         assert_eq!(audience(&chase(7)), Audience::User(member()));
         for e in [announcement("Samedi 10h"), chase(7)] {
             let fr = render(&e, Locale::Fr).unwrap();
@@ -1056,10 +1057,8 @@ mod tests {
         let other = UserId(Uuid::from_u128(14));
         let mut r = recipients(leaders(), everyone(Locale::En));
         r.locales.insert(other, Locale::Fr);
-        r.members.insert(
-            (org(), dept()),
-            vec![leader(), member(), other, inviter()],
-        );
+        r.members
+            .insert((org(), dept()), vec![leader(), member(), other, inviter()]);
         let notes = plan(&pending(vec![announcement("Bonjour")]), &r);
         let who: Vec<_> = notes.iter().map(|n| n.user).collect();
         assert_eq!(who, vec![member(), inviter(), other]);
@@ -1088,10 +1087,28 @@ mod tests {
         assert_eq!(en.data["month"], json!("2026-12"));
         assert_eq!(en.data["daysLeft"], json!(7));
         assert_eq!(en.data["manual"], json!(false));
-        assert!(render(&chase(1), Locale::En).unwrap().body.contains("(1 day left)"));
-        assert!(render(&chase(1), Locale::Fr).unwrap().body.contains("(encore 1 jour)"));
-        assert!(render(&chase(0), Locale::En).unwrap().body.contains("(last day)"));
-        let notes = plan(&pending(vec![chase(1)]), &recipients(leaders(), everyone(Locale::Fr)));
+        assert!(
+            render(&chase(1), Locale::En)
+                .unwrap()
+                .body
+                .contains("(1 day left)")
+        );
+        assert!(
+            render(&chase(1), Locale::Fr)
+                .unwrap()
+                .body
+                .contains("(encore 1 jour)")
+        );
+        assert!(
+            render(&chase(0), Locale::En)
+                .unwrap()
+                .body
+                .contains("(last day)")
+        );
+        let notes = plan(
+            &pending(vec![chase(1)]),
+            &recipients(leaders(), everyone(Locale::Fr)),
+        );
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].user, member());
     }

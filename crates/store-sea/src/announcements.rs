@@ -123,9 +123,7 @@ impl AnnouncementStore for SeaAnnouncements {
     ) -> Result<Option<Announcement>, StoreError> {
         let row = one(
             &self.conn,
-            &format!(
-                "{SELECT} WHERE a.organization_id = ? AND a.department_id = ? AND a.id = ?"
-            ),
+            &format!("{SELECT} WHERE a.organization_id = ? AND a.department_id = ? AND a.id = ?"),
             vec![
                 org.as_uuid().into(),
                 dept.as_uuid().into(),

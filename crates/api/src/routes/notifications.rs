@@ -65,7 +65,8 @@ pub struct NotificationOut {
     pub id: String,
     /// The event it tells of: `rota.published`, `assignment.added`, `assignment.changed`,
     /// `assignment.removed`, `assignment.confirmed`, `assignment.declined`,
-    /// `rota.member_left`, `availability.changed`, `invitation.accepted`.
+    /// `rota.member_left`, `availability.changed`, `invitation.accepted`,
+    /// `announcement.posted`, `availability.reminder`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,

@@ -137,6 +137,23 @@ async fn a_leader_posts_and_every_member_but_the_author_is_told() {
             .is_empty(),
         "the author is not told"
     );
+    // By email too (on by default), to the members, not to the author.
+    let mailed: Vec<String> = app
+        .mailer
+        .deliveries()
+        .into_iter()
+        .filter(|m| m.subject.contains("Répétition samedi"))
+        .map(|m| m.to.email)
+        .collect();
+    for who in [&c.members[0], &c.members[1], &c.guest] {
+        assert_eq!(
+            mailed.iter().filter(|e| **e == who.email).count(),
+            1,
+            "{}: {mailed:?}",
+            who.email
+        );
+    }
+    assert!(!mailed.contains(&c.leader.email), "{mailed:?}");
     assert!(
         inbox_of(&app, &c.outsider, "announcement.posted")
             .await

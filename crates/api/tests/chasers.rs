@@ -196,6 +196,16 @@ async fn a_leader_chases_those_who_entered_nothing_once_an_hour() {
     ] {
         assert!(reminders(&app, who).await.is_empty(), "{}", who.email);
     }
+    // And by email, to them only.
+    let mut mailed: Vec<String> = app
+        .mailer
+        .deliveries()
+        .into_iter()
+        .filter(|m| m.subject.contains("indisponibilités"))
+        .map(|m| m.to.email)
+        .collect();
+    mailed.sort();
+    assert_eq!(mailed, vec!["s1@example.org", "s2@example.org"]);
 
     // Again within the hour: 429 with Retry-After, the one problem format; the unprefixed
     // path with year and month says the same.

@@ -11,12 +11,15 @@
 //! * [`email`] — which notifications also go out by email (the recipient's per-type
 //!   preferences) and what that email says.
 //! * [`service`] — the operations the worker and the API call.
+//! * [`reminders`] — the reminder before each service: when it is due, and the run that
+//!   records it once.
 //!
 //! Pure: no I/O. "Now" is a parameter.
 
 pub mod email;
 pub mod model;
 pub mod ports;
+pub mod reminders;
 pub mod rules;
 pub mod service;
 
@@ -28,6 +31,9 @@ pub use service::{DispatchStats, NotificationError, Notifications};
 
 /// The job that turns pending outbox events into notifications.
 pub const DISPATCH_JOB: &str = "notifications.dispatch";
+/// The job that records the reminders due before services (every minute, and at once after
+/// a change that may make one due).
+pub const REMINDERS_JOB: &str = "notifications.reminders";
 /// The daily job that deletes old read notifications.
 pub const PRUNE_JOB: &str = "notifications.prune";
 /// The hourly job that reminds members who entered nothing for the next open month, some days

@@ -10,6 +10,7 @@
 //! | `invitation.accepted` | the inviter | who joined which department |
 //! | `announcement.posted` | every active member of the department but the author | the title and the start of the message |
 //! | `availability.reminder` | the member who has not entered anything for the month | the month and the deadline |
+//! | `service.reminder` | the assigned member | service, date, time, place, role, dress code |
 //!
 //! Other kinds (`rota.unpublished`, `service.*`, kinds added later) notify no one here: they
 //! are marked processed and left to the capabilities that read them (reminders).
@@ -36,8 +37,11 @@ pub const AVAILABILITY_REMINDER: &str = "availability.reminder";
 /// The most characters of an announcement's message a notification carries.
 pub const ANNOUNCEMENT_EXCERPT_CHARS: usize = 280;
 
+/// Recorded by the reminders ([`crate::reminders`]) before each service.
+pub const SERVICE_REMINDER: &str = "service.reminder";
+
 /// Every kind that produces notifications (the types a user may see).
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 12] = [
     ROTA_PUBLISHED,
     ASSIGNMENT_ADDED,
     ASSIGNMENT_CHANGED,
@@ -49,6 +53,7 @@ pub const KINDS: [&str; 11] = [
     INVITATION_ACCEPTED,
     ANNOUNCEMENT_POSTED,
     AVAILABILITY_REMINDER,
+    SERVICE_REMINDER,
 ];
 
 /// Who an event is for.
@@ -73,7 +78,8 @@ pub fn audience(e: &DomainEvent) -> Audience {
         | ASSIGNMENT_CHANGED
         | ASSIGNMENT_REMOVED
         | INVITATION_ACCEPTED
-        | AVAILABILITY_REMINDER => user(),
+        | AVAILABILITY_REMINDER
+        | SERVICE_REMINDER => user(),
         ASSIGNMENT_CONFIRMED | ASSIGNMENT_DECLINED | MEMBER_LEFT | AVAILABILITY_CHANGED => {
             leaders()
         }
@@ -479,6 +485,7 @@ pub fn render(e: &DomainEvent, l: Locale) -> Option<Content> {
                 data: ids(e, &["month", "deadline", "daysLeft", "manual"]),
             }
         }
+        SERVICE_REMINDER => reminder(e, l),
         _ => return None,
     };
     Some(c)
@@ -496,6 +503,80 @@ fn excerpt(text: &str, max: usize) -> String {
         _ => cut.trim_end(),
     };
     format!("{at_word}…")
+}
+
+/// A reminder before a service: when, where, as what, and how to dress when the service says.
+fn reminder(e: &DomainEvent, l: Locale) -> Content {
+    let p = &e.payload;
+    let fr = l == Locale::Fr;
+    let name = s(p, "serviceName").unwrap_or(if fr { "Service" } else { "Service" });
+    let day = s(p, "date").map(|d| date(l, d)).unwrap_or_default();
+    let time = match (s(p, "startTime"), s(p, "endTime")) {
+        (Some(a), Some(b)) => format!("{a}–{b}"),
+        (Some(a), None) => a.to_string(),
+        _ => String::new(),
+    };
+    let mut body = match s(p, "departmentName") {
+        Some(d) if fr => format!("{d} : {name}"),
+        Some(d) => format!("{d}: {name}"),
+        None => name.to_string(),
+    };
+    if !day.is_empty() {
+        body.push_str(if fr { " le " } else { " on " });
+        body.push_str(&day);
+    }
+    if !time.is_empty() {
+        body.push_str(", ");
+        body.push_str(&time);
+    }
+    if let Some(loc) = s(p, "location") {
+        body.push_str(if fr { ", lieu : " } else { ", at " });
+        body.push_str(loc);
+    }
+    body.push('.');
+    if let Some(r) = s(p, "role") {
+        body.push_str(&if fr {
+            format!(" Rôle : {r}.")
+        } else {
+            format!(" Role: {r}.")
+        });
+    }
+    if let Some(dc) = s(p, "dressCode") {
+        body.push_str(&if fr {
+            format!(" Tenue : {dc}.")
+        } else {
+            format!(" Dress code: {dc}.")
+        });
+    }
+    let at = s(p, "startTime")
+        .map(|t| {
+            if fr {
+                format!(" à {t}")
+            } else {
+                format!(" at {t}")
+            }
+        })
+        .unwrap_or_default();
+    Content {
+        title: if fr {
+            format!("Rappel : {name} le {day}{at}")
+        } else {
+            format!("Reminder: {name} on {day}{at}")
+        },
+        body,
+        link: planning_link(l, p).or_else(|| Some(format!("/{}/dashboard/me", l.as_str()))),
+        data: ids(
+            e,
+            &[
+                "planningId",
+                "assignmentId",
+                "serviceId",
+                "date",
+                "startTime",
+                "hoursBefore",
+            ],
+        ),
+    }
 }
 
 fn with_user(mut data: Value, user: Option<UserId>) -> Value {
@@ -610,6 +691,15 @@ mod tests {
         })
     }
 
+    fn reminder_payload() -> Value {
+        json!({
+            "assignmentId": "a1", "serviceId": "s1", "planningId": PLANNING,
+            "serviceName": "Culte", "date": "2026-12-06", "startTime": "10:00",
+            "endTime": "12:00", "location": "Grande salle", "role": "basse",
+            "hoursBefore": 24, "departmentName": "Louange",
+        })
+    }
+
     /// One event of each kind that notifies someone, as the domains record them.
     fn events() -> Vec<DomainEvent> {
         let e = |k: &str| DomainEvent::new(org(), k).department(dept());
@@ -658,6 +748,9 @@ mod tests {
                 .payload(json!({
                     "invitationId": "i1", "departmentName": "Louange", "email": "marie@example.org",
                 })),
+            e(SERVICE_REMINDER)
+                .user(member())
+                .payload(reminder_payload()),
         ]
     }
 
@@ -705,11 +798,14 @@ mod tests {
             Audience::Leaders(dept()),
             Audience::Leaders(dept()),
             Audience::User(inviter()),
+            Audience::User(member()),
         ];
         let got: Vec<_> = events().iter().map(audience).collect();
         assert_eq!(got, want);
         let kinds: Vec<_> = events().iter().map(|e| e.kind.clone()).collect();
-        assert_eq!(kinds, KINDS[..9]);
+        let mut expected = KINDS[..9].to_vec();
+        expected.push(SERVICE_REMINDER);
+        assert_eq!(kinds, expected);
     }
 
     #[test]
@@ -913,6 +1009,7 @@ mod tests {
                     (MEMBER_LEFT.into(), leader()),
                     (AVAILABILITY_CHANGED.into(), leader()),
                     (INVITATION_ACCEPTED.into(), inviter()),
+                    (SERVICE_REMINDER.into(), member()),
                 ]
             );
             for (i, n) in notes.iter().enumerate() {
@@ -1009,7 +1106,10 @@ mod tests {
 
     #[test]
     fn the_later_kinds_are_known_and_render_in_both_languages() {
-        assert_eq!(KINDS[9..], [ANNOUNCEMENT_POSTED, AVAILABILITY_REMINDER]);
+        assert_eq!(
+            KINDS[9..],
+            [ANNOUNCEMENT_POSTED, AVAILABILITY_REMINDER, SERVICE_REMINDER]
+        );
         assert_eq!(audience(&announcement("x")), Audience::Members(dept()));
         assert_eq!(audience(&chase(7)), Audience::User(member()));
         for e in [announcement("Samedi 10h"), chase(7)] {
@@ -1111,6 +1211,51 @@ mod tests {
         );
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].user, member());
+    }
+
+    #[test]
+    fn a_reminder_says_when_where_and_as_what() {
+        let e = &events()[9];
+        let fr = render(e, Locale::Fr).unwrap();
+        let en = render(e, Locale::En).unwrap();
+        assert_eq!(fr.title, "Rappel : Culte le 06/12/2026 à 10:00");
+        assert_eq!(
+            fr.body,
+            "Louange : Culte le 06/12/2026, 10:00–12:00, lieu : Grande salle. Rôle : basse."
+        );
+        assert_eq!(en.title, "Reminder: Culte on 6 December 2026 at 10:00");
+        assert_eq!(
+            en.body,
+            "Louange: Culte on 6 December 2026, 10:00–12:00, at Grande salle. Role: basse."
+        );
+        assert_eq!(
+            fr.link.as_deref(),
+            Some(format!("/fr/dashboard/plannings/{PLANNING}").as_str())
+        );
+        assert_eq!(fr.data["assignmentId"], "a1");
+        assert_eq!(fr.data["serviceId"], "s1");
+        assert_eq!(fr.data["hoursBefore"], 24);
+        // A dress code, when the service has one; no place, no planning.
+        let mut p = reminder_payload();
+        p["dressCode"] = json!("noir");
+        p["location"] = Value::Null;
+        p["planningId"] = Value::Null;
+        let e = DomainEvent::new(org(), SERVICE_REMINDER)
+            .department(dept())
+            .user(member())
+            .payload(p);
+        let fr = render(&e, Locale::Fr).unwrap();
+        assert!(
+            fr.body.ends_with("Rôle : basse. Tenue : noir."),
+            "{}",
+            fr.body
+        );
+        assert!(!fr.body.contains("lieu"), "{}", fr.body);
+        assert_eq!(fr.link.as_deref(), Some("/fr/dashboard/me"));
+        let en = render(&e, Locale::En).unwrap();
+        assert!(en.body.ends_with("Dress code: noir."), "{}", en.body);
+        // A reminder is for its member even without an actor, and never for someone else.
+        assert_eq!(audience(&e), Audience::User(member()));
     }
 
     #[test]

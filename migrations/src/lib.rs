@@ -23,6 +23,7 @@ mod m20261125_000007_rota;
 mod m20261125_000008_blockout_rules;
 mod m20261125_000010_notifications;
 mod m20261125_000011_email_suppressions;
+mod m20261125_000012_service_reminders;
 mod m20261125_000013_announcements;
 
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_blockout_rules::Migration),
             Box::new(m20261125_000010_notifications::Migration),
             Box::new(m20261125_000011_email_suppressions::Migration),
+            Box::new(m20261125_000012_service_reminders::Migration),
             Box::new(m20261125_000013_announcements::Migration),
         ]
     }

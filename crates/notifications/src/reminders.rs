@@ -107,6 +107,16 @@ pub trait ReminderStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
+/// Whether an event of this kind may make a reminder due sooner than the every-minute run
+/// would see it: a rota published, an assignment added or changed, a service moved. Recording
+/// one enqueues the reminders job in the same transaction.
+pub fn reschedules(kind: &str) -> bool {
+    matches!(
+        kind,
+        "rota.published" | "assignment.added" | "assignment.changed" | "service.updated"
+    )
+}
+
 /// The church's zone by name (Europe/Paris when the name is unknown).
 pub fn zone(name: &str) -> Tz {
     name.parse().unwrap_or(chrono_tz::Europe::Paris)
@@ -367,6 +377,26 @@ mod tests {
         assert_eq!(schedule_of(&c).1, utc("2026-12-06T08:00:00Z"));
         c.hours_before = 10_000;
         assert_eq!(schedule_of(&c).1, utc("2026-11-29T09:00:00Z"));
+    }
+
+    #[test]
+    fn the_changes_that_wake_the_reminders() {
+        for k in [
+            "rota.published",
+            "assignment.added",
+            "assignment.changed",
+            "service.updated",
+        ] {
+            assert!(reschedules(k), "{k}");
+        }
+        for k in [
+            "service.created",
+            "service.deleted",
+            "assignment.declined",
+            SERVICE_REMINDER,
+        ] {
+            assert!(!reschedules(k), "{k}");
+        }
     }
 
     #[test]

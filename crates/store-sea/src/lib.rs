@@ -20,6 +20,7 @@ pub mod db;
 pub mod jobs;
 pub mod notifications;
 pub mod outbox;
+pub mod reminders;
 pub mod rota;
 pub mod schedule;
 mod sql;

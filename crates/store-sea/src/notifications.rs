@@ -34,6 +34,10 @@ impl SeaNotifications {
     pub fn new(conn: DatabaseConnection) -> Self {
         Self { conn }
     }
+
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
 }
 
 #[derive(FromQueryResult)]

@@ -1,6 +1,8 @@
 //! The outbox: [`kernel::DomainEvent`]s written in the transaction of the change that caused
 //! them, read in order by whoever delivers them (the notifications capability). Recording
-//! events also enqueues a `notifications.dispatch` job in the same transaction.
+//! events also enqueues a `notifications.dispatch` job in the same transaction, and a
+//! `notifications.reminders` job when they may make a reminder due (see
+//! [`notifications::reminders::reschedules`]).
 
 use crate::jobs::{from_ms, ms};
 use crate::sql::{all, decode, exec};
@@ -56,6 +58,22 @@ pub async fn record<C: ConnectionTrait>(
             conn,
             &crate::NewJob::now(notifications::DISPATCH_JOB, serde_json::Value::Null, now)
                 .max_attempts(10),
+            now,
+        )
+        .await
+        .map_err(crate::sql::err)?;
+    }
+    if events
+        .iter()
+        .any(|e| notifications::reminders::reschedules(&e.kind))
+    {
+        // A published rota, a new or changed assignment, a moved service may make a reminder
+        // due now (a service inside its window): the reminders run at once rather than at
+        // the next minute's tick. No dedupe key, for the same reason as above.
+        crate::jobs::enqueue(
+            conn,
+            &crate::NewJob::now(notifications::REMINDERS_JOB, serde_json::Value::Null, now)
+                .max_attempts(3),
             now,
         )
         .await

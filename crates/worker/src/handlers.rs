@@ -141,6 +141,26 @@ pub(crate) async fn chase_availability(ctx: AppContext, _job: ClaimedJob) -> Res
     Ok(())
 }
 
+/// Records the reminders due before services (every minute, and enqueued with the changes
+/// that may make one due). Safe to run twice or concurrently: the ledger records each
+/// (assignment, remind_at) once, and its event only with it.
+pub(crate) async fn remind_services(ctx: AppContext, _job: ClaimedJob) -> Result<(), JobError> {
+    let stats = notifications::reminders::run(ctx.notifications.store(), ctx.clock.now())
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    if stats.recorded > 0 {
+        tracing::info!(
+            candidates = stats.candidates,
+            due = stats.due,
+            recorded = stats.recorded,
+            "service reminders recorded"
+        );
+        // Their dispatch job was enqueued with them: take it now rather than at the next poll.
+        ctx.wakeup.notify().await;
+    }
+    Ok(())
+}
+
 /// The daily job: deletes notifications read more than `NOTIFICATIONS_RETENTION_DAYS` ago.
 pub(crate) async fn prune_notifications(ctx: AppContext, _job: ClaimedJob) -> Result<(), JobError> {
     let keep = ctx.settings.notifications_retention_days;

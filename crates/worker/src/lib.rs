@@ -215,6 +215,11 @@ impl Worker {
                     handlers::dispatch_notifications,
                 )
                 .handler(
+                    notifications::REMINDERS_JOB,
+                    Duration::from_secs(120),
+                    handlers::remind_services,
+                )
+                .handler(
                     notifications::PRUNE_JOB,
                     Duration::from_secs(300),
                     handlers::prune_notifications,
@@ -236,6 +241,14 @@ impl Worker {
                     "dispatch-notifications",
                     "41 * * * *",
                     notifications::DISPATCH_JOB,
+                    serde_json::Value::Null,
+                )?)
+                // Reminders before services: every minute (changes that may make one due
+                // enqueue a run at once as well).
+                .schedule(Schedule::new(
+                    "service-reminders",
+                    "* * * * *",
+                    notifications::REMINDERS_JOB,
                     serde_json::Value::Null,
                 )?)
                 .schedule(Schedule::new(

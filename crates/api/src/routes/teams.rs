@@ -398,6 +398,19 @@ pub async fn update_department(
             ctx.clock.now(),
         )
         .await?;
+    if b.reminder_hours_before.is_some() {
+        // A new notice may make reminders due now: run them at once rather than at the next
+        // minute's tick (which still catches them if this enqueue fails).
+        let job = store_sea::NewJob::now(
+            notifications::REMINDERS_JOB,
+            serde_json::Value::Null,
+            ctx.clock.now(),
+        )
+        .max_attempts(3);
+        if let Err(e) = ctx.enqueue(job).await {
+            tracing::warn!(error = %e, "could not enqueue the reminders after a notice change");
+        }
+    }
     Ok(web::Json(d.into()))
 }
 

@@ -90,6 +90,9 @@ async fn fill(db: &store_sea::Db) {
              kind, title, body, link, data, read_at, created_at) \
              VALUES ('0194f0a6-1c1e-7cc3-a3a5-00000000000e', {O}, {U}, '0194f0a6-1c1e-7cc3-a3a5-000000000007', \
              'rota.published', 't', 'b', '/fr/dashboard', '{{}}', NULL, 0)")),
+        ("service_reminders", format!("INSERT INTO service_reminders (assignment_id, remind_at, \
+             organization_id, user_id, starts_at, sent_at) \
+             VALUES ('0194f0a6-1c1e-7cc3-a3a5-00000000000b', 0, {O}, {U}, 86400000, 0)")),
     ];
     for (table, sql) in rows {
         if has_table(db, table).await {
@@ -140,6 +143,7 @@ async fn up_down_up_one_step_at_a_time() {
         "blockout_ranges",
         "blockout_weekly_rules",
         "notifications",
+        "service_reminders",
     ] {
         assert!(!has_table(&db, t).await, "{t} left behind");
     }

@@ -91,9 +91,11 @@ async fn service(
             "POST",
             &format!("/api/v1/departments/{}/services", c.dept),
             Some(&c.admin.token),
-            Some(json!({"name": name, "serviceType": "sunday", "date": day.to_string(),
+            Some(
+                json!({"name": name, "serviceType": "sunday", "date": day.to_string(),
                 "startTime": start, "endTime": "23:00", "location": location,
-                "requiredRoles": [{"role": "vocals", "count": 3}, {"role": "bass", "count": 1}]})),
+                "requiredRoles": [{"role": "vocals", "count": 3}, {"role": "bass", "count": 1}]}),
+            ),
         )
         .await;
     assert_eq!(s, 201, "{out}");
@@ -137,8 +139,10 @@ async fn assign(
             "POST",
             &format!("/api/v1/plannings/{id}/assignments"),
             Some(&c.admin.token),
-            Some(json!({"serviceId": service, "userId": c.members[who].user_id,
-                "role": role, "force": true, "version": version})),
+            Some(
+                json!({"serviceId": service, "userId": c.members[who].user_id,
+                "role": role, "force": true, "version": version}),
+            ),
         )
         .await;
     assert_eq!(s, 201, "{out}");
@@ -265,7 +269,12 @@ async fn each_assigned_member_is_reminded_once_per_schedule() {
     publish_all(&app, &mut c).await;
     // m2 declines before the reminders run.
     let (_, mine) = app
-        .call("GET", "/api/v1/me/assignments", Some(&c.members[2].token), None)
+        .call(
+            "GET",
+            "/api/v1/me/assignments",
+            Some(&c.members[2].token),
+            None,
+        )
         .await;
     let (s, out) = app
         .call(
@@ -420,7 +429,11 @@ async fn a_service_beyond_the_notice_waits_and_a_failed_run_doubles_nothing() {
     set_notice(&app, &c, 168).await;
     let stats = app.run_worker_until_idle().await;
     assert_eq!(stats.retried, 1, "{stats:?}");
-    assert_eq!(ledger_rows(&app).await, 0, "the failed transaction left no row");
+    assert_eq!(
+        ledger_rows(&app).await,
+        0,
+        "the failed transaction left no row"
+    );
     assert!(reminders(&app, &c.members[0]).await.is_empty());
 
     // The outbox is back: the next run records the reminder once.

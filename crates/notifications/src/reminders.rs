@@ -277,14 +277,17 @@ mod tests {
             schedule_of(&c),
             (utc("2026-12-06T09:00:00Z"), utc("2026-12-05T09:00:00Z"))
         );
-        assert!(due(&[c.clone()], utc("2026-12-05T08:59:59Z")).is_empty());
-        let r = due(&[c.clone()], utc("2026-12-05T09:00:00Z"));
+        assert!(due(std::slice::from_ref(&c), utc("2026-12-05T08:59:59Z")).is_empty());
+        let r = due(std::slice::from_ref(&c), utc("2026-12-05T09:00:00Z"));
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].remind_at, utc("2026-12-05T09:00:00Z"));
         assert_eq!(r[0].starts_at, utc("2026-12-06T09:00:00Z"));
         assert_eq!(r[0].assignment, c.assignment);
         // Still due (a worker that was down catches up) until the start, not after.
-        assert_eq!(due(&[c.clone()], utc("2026-12-06T08:59:59Z")).len(), 1);
+        assert_eq!(
+            due(std::slice::from_ref(&c), utc("2026-12-06T08:59:59Z")).len(),
+            1
+        );
         assert!(due(&[c], utc("2026-12-06T09:00:00Z")).is_empty());
     }
 
@@ -338,12 +341,12 @@ mod tests {
         let mut moved = cand();
         moved.recorded = vec![utc("2026-12-05T09:00:00Z")];
         moved.start = t("11:00");
-        let r = due(&[moved.clone()], now);
+        let r = due(std::slice::from_ref(&moved), now);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].remind_at, utc("2026-12-05T10:00:00Z"));
         // Moved to the next Sunday: not due yet.
         moved.date = d("2026-12-13");
-        assert!(due(&[moved.clone()], now).is_empty());
+        assert!(due(std::slice::from_ref(&moved), now).is_empty());
         // Moved back to the schedule already reminded: nothing again.
         moved.date = d("2026-12-06");
         moved.start = t("10:00");
@@ -359,7 +362,7 @@ mod tests {
         let mut shorter = cand();
         shorter.recorded = vec![utc("2026-12-05T09:00:00Z")];
         shorter.hours_before = 2;
-        assert!(due(&[shorter.clone()], now).is_empty());
+        assert!(due(std::slice::from_ref(&shorter), now).is_empty());
         assert_eq!(due(&[shorter], utc("2026-12-06T07:00:00Z")).len(), 1);
     }
 
@@ -367,11 +370,17 @@ mod tests {
     fn one_hour_and_a_hundred_and_sixty_eight() {
         let mut c = cand();
         c.hours_before = 1;
-        assert!(due(&[c.clone()], utc("2026-12-06T07:59:59Z")).is_empty());
-        assert_eq!(due(&[c.clone()], utc("2026-12-06T08:00:00Z")).len(), 1);
+        assert!(due(std::slice::from_ref(&c), utc("2026-12-06T07:59:59Z")).is_empty());
+        assert_eq!(
+            due(std::slice::from_ref(&c), utc("2026-12-06T08:00:00Z")).len(),
+            1
+        );
         c.hours_before = 168;
-        assert!(due(&[c.clone()], utc("2026-11-29T08:59:59Z")).is_empty());
-        assert_eq!(due(&[c.clone()], utc("2026-11-29T09:00:00Z")).len(), 1);
+        assert!(due(std::slice::from_ref(&c), utc("2026-11-29T08:59:59Z")).is_empty());
+        assert_eq!(
+            due(std::slice::from_ref(&c), utc("2026-11-29T09:00:00Z")).len(),
+            1
+        );
         // Out of range (the database refuses it anyway): clamped, never panics.
         c.hours_before = 0;
         assert_eq!(schedule_of(&c).1, utc("2026-12-06T08:00:00Z"));

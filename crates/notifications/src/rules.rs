@@ -509,7 +509,7 @@ fn excerpt(text: &str, max: usize) -> String {
 fn reminder(e: &DomainEvent, l: Locale) -> Content {
     let p = &e.payload;
     let fr = l == Locale::Fr;
-    let name = s(p, "serviceName").unwrap_or(if fr { "Service" } else { "Service" });
+    let name = s(p, "serviceName").unwrap_or("Service");
     let day = s(p, "date").map(|d| date(l, d)).unwrap_or_default();
     let time = match (s(p, "startTime"), s(p, "endTime")) {
         (Some(a), Some(b)) => format!("{a}–{b}"),

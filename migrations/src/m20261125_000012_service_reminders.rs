@@ -1,7 +1,8 @@
-//! The ledger of reminders before services: one row per (assignment, `remind_at`) — unique —
-//! written with the `service.reminder` outbox event in one transaction, so each schedule of
-//! an assignment is reminded exactly once however many workers run. A moved service or a
-//! changed `reminder_hours_before` gives a new `remind_at`, hence a new row. `starts_at` is
+//! The ledger of reminders before services: one row per (assignment, member, `remind_at`) —
+//! unique — written with the `service.reminder` outbox event in one transaction, so each
+//! schedule of an assignment is reminded exactly once however many workers run. A moved
+//! service or a changed `reminder_hours_before` gives a new `remind_at`, hence a new row; so
+//! does a new member on the assignment (a replacement keeps the assignment's id). `starts_at` is
 //! the service's start it was computed from (for operators). Rows go with their assignment
 //! and their church (cascades). Also indexes `services (date)` for the job's read across
 //! churches.
@@ -77,6 +78,7 @@ impl MigrationTrait for Migration {
                         Index::create()
                             .name("service_reminders_pk")
                             .col(ServiceReminders::AssignmentId)
+                            .col(ServiceReminders::UserId)
                             .col(ServiceReminders::RemindAt),
                     )
                     .foreign_key(

@@ -391,11 +391,11 @@ async fn each_assigned_member_is_reminded_once_per_schedule() {
 #[tokio::test]
 async fn a_service_beyond_the_notice_waits_and_a_failed_run_doubles_nothing() {
     let app = TestApp::spawn().await;
-    let mut c = church(&app, 1).await;
+    let mut c = church(&app, 2).await;
     // 24 hours' notice (the default), a service three days ahead: not yet.
     let day = local_today() + Days::new(3);
     let svc = service(&app, &c, "Culte", day, "10:00", None).await;
-    assign(&app, &mut c, day, &svc, 0, "vocals").await;
+    let assignment = assign(&app, &mut c, day, &svc, 0, "vocals").await;
     publish_all(&app, &mut c).await;
     app.run_worker_until_idle().await;
     tick(&app).await;
@@ -468,4 +468,34 @@ async fn a_service_beyond_the_notice_waits_and_a_failed_run_doubles_nothing() {
         .unwrap();
     assert_eq!(reminders(&app, &c.members[0]).await.len(), 1);
     assert_eq!(ledger_rows(&app).await, 1);
+
+    // m1 replaces m0 on the same assignment: m1 is reminded, m0 not again.
+    let planning = planning(&app, &mut c, day).await;
+    let (s, p) = app
+        .call(
+            "GET",
+            &format!("/api/v1/plannings/{planning}"),
+            Some(&c.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let (s, out) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/plannings/{planning}/assignments/{assignment}"),
+            Some(&c.admin.token),
+            Some(json!({"userId": c.members[1].user_id, "force": true, "version": p["version"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{out}");
+    assert_eq!(out["assignment"]["id"], assignment.as_str());
+    app.run_worker_until_idle().await;
+    let list = reminders(&app, &c.members[1]).await;
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0]["data"]["assignmentId"], assignment.as_str());
+    assert_eq!(reminders(&app, &c.members[0]).await.len(), 1);
+    tick(&app).await;
+    assert_eq!(reminders(&app, &c.members[1]).await.len(), 1);
+    assert_eq!(ledger_rows(&app).await, 2);
 }

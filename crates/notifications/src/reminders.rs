@@ -9,14 +9,15 @@
 //!
 //! * `remind_at = start − hours`;
 //! * the reminder is **due** when `remind_at ≤ now < start` and no reminder was recorded for
-//!   (assignment, `remind_at`) yet. A service created or published inside the window is
+//!   (assignment, its current member, `remind_at`) yet (a replacement keeps the assignment's
+//!   id: the new member is reminded too). A service created or published inside the window is
 //!   therefore due at once (its `remind_at` is past, its start is not); one that already
 //!   started is never reminded (a worker that was down does not send stale reminders);
 //! * moving the service or changing the setting gives a new `remind_at`: a new reminder,
 //!   due when its own time comes (at once when that time is already past). Moving it back to
 //!   a schedule already reminded sends nothing again.
 //!
-//! The store records a ledger row per (assignment, `remind_at`) — unique — and the outbox
+//! The store records a ledger row per (assignment, member, `remind_at`) — unique — and the outbox
 //! event only for the rows it actually inserted, in one transaction, so however many workers
 //! run [`run`] at once, and however often a crashed run is retried, each schedule is
 //! reminded exactly once. Pure: no I/O, "now" is a parameter.
@@ -61,7 +62,8 @@ pub struct Candidate {
     pub hours_before: i32,
     /// `pending`, `confirmed` or `declined`.
     pub status: String,
-    /// The `remind_at` of every reminder already recorded for this assignment.
+    /// The `remind_at` of every reminder already recorded for this assignment and its current
+    /// member (one who replaced another on it has not been reminded yet).
     pub recorded: Vec<DateTime<Utc>>,
 }
 
@@ -70,6 +72,7 @@ pub struct Candidate {
 pub struct DueReminder {
     pub organization: OrganizationId,
     pub assignment: Uuid,
+    pub user: UserId,
     pub remind_at: DateTime<Utc>,
     pub starts_at: DateTime<Utc>,
     /// The `service.reminder` event to record with it.
@@ -97,7 +100,7 @@ pub trait ReminderStore: Send + Sync + 'static {
         from: NaiveDate,
         to: NaiveDate,
     ) -> impl Future<Output = Result<Vec<Candidate>, StoreError>> + Send;
-    /// Records the ledger rows of `due` (one per (assignment, `remind_at`), skipping those that
+    /// Records the ledger rows of `due` (one per (assignment, member, `remind_at`), skipping those that
     /// exist) and a `service.reminder` outbox event for each row actually inserted, in one
     /// transaction and a fixed number of statements. Returns how many were inserted.
     fn record_reminders(
@@ -174,6 +177,7 @@ pub fn due(candidates: &[Candidate], now: DateTime<Utc>) -> Vec<DueReminder> {
         out.push(DueReminder {
             organization: c.organization,
             assignment: c.assignment,
+            user: c.user,
             remind_at,
             starts_at,
             event: event(c, remind_at),
@@ -519,6 +523,7 @@ mod tests {
             let mut rec = self.recorded.lock().unwrap();
             let mut n = 0;
             for d in due {
+                assert_eq!(Some(d.user), d.event.user);
                 if !rec.contains(&(d.assignment, d.remind_at)) {
                     rec.push((d.assignment, d.remind_at));
                     n += 1;

@@ -34,8 +34,9 @@ impl ReminderStore for SeaNotifications {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<Candidate>, StoreError> {
-        // One row per assignment and reminder already recorded for it (none: one row with a
-        // NULL remind_at), grouped below.
+        // One row per assignment and reminder already recorded for it and its current member
+        // (none: one row with a NULL remind_at), grouped below. A member who replaced another
+        // on the assignment has their own reminders.
         let rows = all(
             self.conn(),
             "SELECT a.id AS assignment_id, a.organization_id, s.department_id, \
@@ -49,7 +50,7 @@ impl ReminderStore for SeaNotifications {
              JOIN departments d ON d.id = s.department_id AND d.organization_id = s.organization_id \
              JOIN organizations o ON o.id = s.organization_id \
              JOIN users u ON u.id = a.user_id AND u.organization_id = a.organization_id \
-             LEFT JOIN service_reminders r ON r.assignment_id = a.id \
+             LEFT JOIN service_reminders r ON r.assignment_id = a.id AND r.user_id = a.user_id \
              WHERE s.date >= ? AND s.date <= ? AND p.status = 'published' \
                AND a.status <> 'declined' AND a.flag IS NULL AND d.archived_at IS NULL \
                AND u.is_active = ? \
@@ -111,7 +112,7 @@ impl ReminderStore for SeaNotifications {
             return Ok(0);
         }
         let tx = self.conn().begin().await.map_err(err)?;
-        let mut inserted: HashSet<(Uuid, i64)> = HashSet::new();
+        let mut inserted: HashSet<(Uuid, Uuid, i64)> = HashSet::new();
         for chunk in due.chunks(INSERT_CHUNK) {
             let mut sql = String::from(
                 "INSERT INTO service_reminders (assignment_id, remind_at, organization_id, \
@@ -127,7 +128,7 @@ impl ReminderStore for SeaNotifications {
                     d.assignment.into(),
                     ms(d.remind_at).into(),
                     d.organization.as_uuid().into(),
-                    d.event.user.map(|u| u.as_uuid()).into(),
+                    d.user.as_uuid().into(),
                     ms(d.starts_at).into(),
                     ms(now).into(),
                 ]);
@@ -135,18 +136,19 @@ impl ReminderStore for SeaNotifications {
             // Only the rows this transaction inserted come back: a row another worker
             // recorded (or is recording: PostgreSQL waits for its commit) is skipped.
             sql.push_str(
-                " ON CONFLICT (assignment_id, remind_at) DO NOTHING \
-                 RETURNING assignment_id, remind_at",
+                " ON CONFLICT (assignment_id, user_id, remind_at) DO NOTHING \
+                 RETURNING assignment_id, user_id, remind_at",
             );
             for row in all(&tx, &sql, values).await? {
                 let a: Uuid = row.try_get("", "assignment_id").map_err(err)?;
+                let u: Uuid = row.try_get("", "user_id").map_err(err)?;
                 let r: i64 = row.try_get("", "remind_at").map_err(err)?;
-                inserted.insert((a, r));
+                inserted.insert((a, u, r));
             }
         }
         let events: Vec<_> = due
             .iter()
-            .filter(|d| inserted.contains(&(d.assignment, ms(d.remind_at))))
+            .filter(|d| inserted.contains(&(d.assignment, d.user.as_uuid(), ms(d.remind_at))))
             .map(|d| d.event.clone())
             .collect();
         outbox::record(&tx, &events, now).await?;

@@ -12,8 +12,9 @@
 //! | `availability.reminder` | the member who has not entered anything for the month | the month and the deadline |
 //! | `service.reminder` | the assigned member | service, date, time, place, role, dress code |
 //!
-//! Other kinds (`rota.unpublished`, `service.*`, kinds added later) notify no one here: they
-//! are marked processed and left to the capabilities that read them (reminders).
+//! Other kinds (`rota.unpublished`, `service.created` / `.updated` / `.deleted`, kinds added
+//! later) notify no one here: they are marked processed and left to the capabilities that
+//! read them (reminders).
 //! Nobody is notified of their own action.
 
 use crate::model::NewNotification;

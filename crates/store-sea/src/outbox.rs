@@ -53,7 +53,8 @@ pub async fn record<C: ConnectionTrait>(
         // The notifications dispatcher, in the same transaction: it exists exactly when the
         // events do, and drains every pending event when it runs (so no dedupe key: one that
         // matched an earlier, already finished dispatch would drop this wake). Events that
-        // notify nobody (`service.*`) wait for the next dispatch or the hourly sweep.
+        // notify nobody (`service.created/updated/deleted`) wait for the next dispatch or the
+        // hourly sweep.
         crate::jobs::enqueue(
             conn,
             &crate::NewJob::now(notifications::DISPATCH_JOB, serde_json::Value::Null, now)

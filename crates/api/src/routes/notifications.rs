@@ -66,7 +66,7 @@ pub struct NotificationOut {
     /// The event it tells of: `rota.published`, `assignment.added`, `assignment.changed`,
     /// `assignment.removed`, `assignment.confirmed`, `assignment.declined`,
     /// `rota.member_left`, `availability.changed`, `invitation.accepted`,
-    /// `announcement.posted`, `availability.reminder`.
+    /// `announcement.posted`, `availability.reminder`, `service.reminder`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,

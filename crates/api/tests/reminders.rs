@@ -314,6 +314,16 @@ async fn each_assigned_member_is_reminded_once_per_schedule() {
         "{body}"
     );
     assert!(reminders(&app, &c.members[2]).await.is_empty(), "declined");
+    // And one email each (reminders are emailed by default).
+    let mails = |to: &str| {
+        app.mailer
+            .deliveries()
+            .into_iter()
+            .filter(|m| m.to.email == to && m.subject.contains("Culte"))
+            .count()
+    };
+    assert_eq!(mails("m0@example.org"), 1);
+    assert_eq!(mails("m2@example.org"), 0);
 
     // Again, and on the minute's tick: still one each.
     tick(&app).await;
@@ -321,6 +331,7 @@ async fn each_assigned_member_is_reminded_once_per_schedule() {
     assert_eq!(reminders(&app, &c.members[0]).await.len(), 1);
     assert_eq!(reminders(&app, &c.members[1]).await.len(), 1);
     assert_eq!(ledger_rows(&app).await, 2);
+    assert_eq!(mails("m0@example.org"), 1);
 
     // A longer notice (72 h) is a new schedule, due at once; two workers and two direct runs
     // at the same time record it once.

@@ -115,6 +115,11 @@ impl SmtpServer {
         Ok(addr)
     }
 
+    /// How many messages arrived so far.
+    pub fn received(&self) -> usize {
+        self.inbox.lock().map(|g| g.len()).unwrap_or_default()
+    }
+
     /// What arrived so far.
     pub fn inbox(&self) -> Vec<Received> {
         self.inbox.lock().map(|g| g.clone()).unwrap_or_default()
@@ -122,6 +127,9 @@ impl SmtpServer {
 }
 
 fn serve(mut session: mailin::Session<SmtpServer>, stream: TcpStream) {
+    // A reply is written in pieces: without this, Nagle's algorithm and the client's delayed
+    // ACK hold each one back ~40 ms (a real server answers at once).
+    let _ = stream.set_nodelay(true);
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();

@@ -1,11 +1,13 @@
 //! A bench, not a test (ignored by default): how many service reminders per second the
-//! worker records and then dispatches into in-app notifications, with
-//! `BENCH_ASSIGNMENTS` (default 10,000) assignments due at once.
+//! worker records, dispatches into in-app notifications and emails, and sends to a local SMTP
+//! server (the in-process `mail::testing::SmtpServer`, a real SMTP peer over TCP), with
+//! `BENCH_ASSIGNMENTS` (default 10,000) assignments due at once and the standard worker
+//! (`WORKER_CONCURRENCY`, default 4) sending.
 //!
 //! ```sh
-//! cargo test --release -p store-sea --test reminders_bench -- --ignored --nocapture
+//! cargo test --release -p worker --test reminders_bench -- --ignored --nocapture
 //! TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-//!   cargo test --release -p store-sea --test reminders_bench -- --ignored --nocapture
+//!   cargo test --release -p worker --test reminders_bench -- --ignored --nocapture
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,7 +16,8 @@ use notifications::reminders;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use std::sync::Arc;
 use std::time::Instant;
-use testkit::TestDb;
+use testkit::TestApp;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// Multi-row inserts with bound values (SQLite stores bound UUIDs as blobs, as the app does).
@@ -62,8 +65,18 @@ async fn reminders_due_per_second() {
         .unwrap_or(10_000);
     let services = 100.min(n.max(1));
     let users = n.div_ceil(services);
-    let test_db = TestDb::new().await;
-    let db = test_db.connect().await;
+    let smtp = mail::testing::SmtpServer::new();
+    let addr = smtp.start();
+    let port = addr.port().to_string();
+    let concurrency = std::env::var("WORKER_CONCURRENCY").unwrap_or_else(|_| "4".into());
+    let app = TestApp::spawn_with(&[
+        ("SMTP_HOST", "127.0.0.1"),
+        ("SMTP_PORT", &port),
+        ("SMTP_TLS", "false"),
+        ("WORKER_CONCURRENCY", &concurrency),
+    ])
+    .await;
+    let db = app.db.connect().await;
     let (o, d, p) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     insert(
         &db,
@@ -188,6 +201,7 @@ async fn reminders_due_per_second() {
     .await;
 
     let store = Arc::new(store_sea::SeaNotifications::new(db.conn.clone()));
+    // The reminders are due at this instant; the emails are queued due now, for the worker.
     let now: DateTime<Utc> = "2030-01-06T08:00:00Z".parse().unwrap();
     let before = store_sea::statements_sent();
     let t = Instant::now();
@@ -196,26 +210,50 @@ async fn reminders_due_per_second() {
     let statements = store_sea::statements_sent() - before;
     assert_eq!(stats.recorded as usize, n, "{stats:?}");
     let t = Instant::now();
-    let sent = notifications::Notifications::new(store.clone())
-        .dispatch(notifications::DISPATCH_BATCH, now)
-        .await
-        .unwrap();
+    let sent = notifications::Notifications::with_email(
+        store.clone(),
+        app.ctx.notifications.email_config().clone(),
+    )
+    .dispatch(notifications::DISPATCH_BATCH, Utc::now())
+    .await
+    .unwrap();
     let dispatch = t.elapsed();
     assert_eq!(sent.notifications as usize, n, "{sent:?}");
+    assert_eq!(sent.emails as usize, n, "{sent:?}");
     let again = reminders::run(store.as_ref(), now).await.unwrap();
     assert_eq!(again.recorded, 0);
-    let backend = if test_db.is_postgres() {
+
+    // The standard worker sends the queued emails to the SMTP server.
+    let t = Instant::now();
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(
+        app.worker()
+            .run(stop.clone(), std::time::Duration::from_secs(10)),
+    );
+    while smtp.received() < n {
+        assert!(t.elapsed().as_secs() < 600, "{} of {n} sent", smtp.received());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let send = t.elapsed();
+    stop.cancel();
+    worker.await.unwrap();
+    assert_eq!(smtp.received(), n, "each reminder mailed once");
+
+    let backend = if app.db.is_postgres() {
         "PostgreSQL"
     } else {
         "SQLite"
     };
     eprintln!(
         "{backend}: {n} reminders due: recorded in {:.0} ms ({:.0}/s, {statements} SQL statements), \
-         dispatched to the inbox in {:.0} ms ({:.0}/s); end to end {:.0}/s",
+         dispatched to the inbox and the mail queue in {:.0} ms ({:.0}/s), sent to the local SMTP \
+         server in {:.0} ms ({:.0}/s, {concurrency} at once); end to end {:.0}/s",
         record.as_secs_f64() * 1000.0,
         n as f64 / record.as_secs_f64(),
         dispatch.as_secs_f64() * 1000.0,
         n as f64 / dispatch.as_secs_f64(),
-        n as f64 / (record + dispatch).as_secs_f64(),
+        send.as_secs_f64() * 1000.0,
+        n as f64 / send.as_secs_f64(),
+        n as f64 / (record + dispatch + send).as_secs_f64(),
     );
 }

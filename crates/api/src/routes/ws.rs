@@ -45,7 +45,8 @@ const COMMIT_MARGIN_MS: i64 = 10_000;
 /// Ids remembered as sent (for the margin above).
 const SENT_MEMORY: usize = 1_024;
 
-fn ticket_key(ticket: &str) -> String {
+/// Where a ticket is kept: the SHA-256 of its value, so the store never holds a usable ticket.
+pub fn ticket_key(ticket: &str) -> String {
     let digest = Sha256::digest(ticket.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("ws-ticket:{hex}")
@@ -446,8 +447,13 @@ impl Conn {
         }
     }
 
+    /// Notes `n` as sent; `false` when it was already.
     fn remember(&mut self, n: &Notification) -> bool {
-        let id = n.id.as_uuid();
+        self.newest_ms = self.newest_ms.max(n.created_at.timestamp_millis());
+        self.remember_id(n.id.as_uuid())
+    }
+
+    fn remember_id(&mut self, id: Uuid) -> bool {
         if !self.sent_set.insert(id) {
             return false;
         }
@@ -457,12 +463,13 @@ impl Conn {
         {
             self.sent_set.remove(&old);
         }
-        self.newest_ms = self.newest_ms.max(n.created_at.timestamp_millis());
         true
     }
 
-    async fn push(&mut self, n: Notification) -> Result<(), Stop> {
-        if !self.remember(&n) {
+    /// Sends `n`, unless live delivery sent it already (`again`: a resume, which the client
+    /// asked for, sends it anyway).
+    async fn push(&mut self, n: Notification, again: bool) -> Result<(), Stop> {
+        if !self.remember(&n) && !again {
             return Ok(());
         }
         self.send(&Out::Notification {
@@ -501,13 +508,15 @@ impl Conn {
             if count == 0
                 && let Some(at) = page.anchor_created_at
             {
+                // Live delivery now starts from the anchor, which the client has.
                 self.floor_ms = self.floor_ms.min(at.timestamp_millis());
+                self.remember_id(after.as_uuid());
             }
             let n = page.items.len();
             let last = page.items.last().map(|l| l.id);
             for item in page.items {
                 count += 1;
-                self.push(item).await?;
+                self.push(item, true).await?;
             }
             match last {
                 Some(id) if n == PAGE as usize && count < RESUME_MAX => since = Since::Id(id),
@@ -548,7 +557,7 @@ impl Conn {
             let n = page.len();
             let last_ms = page.last().map(|l| l.created_at.timestamp_millis());
             for item in page {
-                self.push(item).await?;
+                self.push(item, false).await?;
             }
             match last_ms {
                 Some(ms) if n == PAGE as usize && ms > from => from = ms,

@@ -130,7 +130,12 @@ async fn seed(app: &TestApp, who: &Signed, n: usize) -> Vec<String> {
         tokio::time::sleep(Duration::from_millis(3)).await;
     }
     let (s, page) = app
-        .call("GET", "/api/v1/notifications?limit=100", Some(&who.token), None)
+        .call(
+            "GET",
+            "/api/v1/notifications?limit=100",
+            Some(&who.token),
+            None,
+        )
         .await;
     assert_eq!(s, 200);
     let mut ids: Vec<String> = page["items"]
@@ -185,10 +190,20 @@ async fn tickets_are_single_use_and_bad_ones_are_refused_before_the_upgrade() {
     let (s, out) = app
         .call_with_headers("GET", "/api/v1/ws", None, None, UPGRADE)
         .await;
-    assert_eq!((s, out["code"].as_str()), (401, Some("unauthorized")), "{out}");
+    assert_eq!(
+        (s, out["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{out}"
+    );
     let forged = "ab".repeat(32);
     let (s, out) = app
-        .call_with_headers("GET", &format!("/api/v1/ws?ticket={forged}"), None, None, UPGRADE)
+        .call_with_headers(
+            "GET",
+            &format!("/api/v1/ws?ticket={forged}"),
+            None,
+            None,
+            UPGRADE,
+        )
         .await;
     assert_eq!(s, 401, "{out}");
     let t = ticket(&app, &admin).await;
@@ -201,18 +216,32 @@ async fn tickets_are_single_use_and_bad_ones_are_refused_before_the_upgrade() {
             UPGRADE,
         )
         .await;
-    assert_eq!((s, out["code"].as_str()), (400, Some("invalid_after")), "{out}");
+    assert_eq!(
+        (s, out["code"].as_str()),
+        (400, Some("invalid_after")),
+        "{out}"
+    );
     // A plain GET (no handshake) does not spend the ticket.
     let (s, out) = app
         .call("GET", &format!("/api/v1/ws?ticket={t}"), None, None)
         .await;
-    assert_eq!((s, out["code"].as_str()), (400, Some("websocket_expected")), "{out}");
+    assert_eq!(
+        (s, out["code"].as_str()),
+        (400, Some("websocket_expected")),
+        "{out}"
+    );
 
     // Used once: accepted; again: refused.
     let ws = open_with(&app, &format!("ticket={t}")).await;
     drop(ws);
     let (s, out) = app
-        .call_with_headers("GET", &format!("/api/v1/ws?ticket={t}"), None, None, UPGRADE)
+        .call_with_headers(
+            "GET",
+            &format!("/api/v1/ws?ticket={t}"),
+            None,
+            None,
+            UPGRADE,
+        )
         .await;
     assert_eq!(s, 401, "{out}");
     let url = format!("ws://{}/api/v1/ws?ticket={t}", app.addr);
@@ -266,7 +295,13 @@ async fn a_ticket_of_a_session_that_ended_is_refused() {
         .await;
     assert_eq!(s, 204);
     let (s, out) = app
-        .call_with_headers("GET", &format!("/api/v1/ws?ticket={t}"), None, None, UPGRADE)
+        .call_with_headers(
+            "GET",
+            &format!("/api/v1/ws?ticket={t}"),
+            None,
+            None,
+            UPGRADE,
+        )
         .await;
     assert_eq!(s, 401, "{out}");
 }
@@ -297,17 +332,30 @@ async fn resume_sends_only_what_was_missed_then_live_ones() {
         let f = next_json(&mut ws).await;
         assert_eq!(f["notification"]["id"].as_str(), Some(id.as_str()), "{f}");
     }
-    assert_eq!(next_json(&mut ws).await, json!({"type": "resumed", "count": 3}));
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"type": "resumed", "count": 3})
+    );
 
     // As a message: after the third, only the fourth.
     send(&mut ws, json!({"type": "resume", "after": ids[2]})).await;
     let f = next_json(&mut ws).await;
-    assert_eq!(f["notification"]["id"].as_str(), Some(ids[3].as_str()), "{f} {ids:?}");
-    assert_eq!(next_json(&mut ws).await, json!({"type": "resumed", "count": 1}));
+    assert_eq!(
+        f["notification"]["id"].as_str(),
+        Some(ids[3].as_str()),
+        "{f} {ids:?}"
+    );
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"type": "resumed", "count": 1})
+    );
 
     // After the newest: nothing; someone else's or an unknown id: an error, still open.
     send(&mut ws, json!({"type": "resume", "after": ids[3]})).await;
-    assert_eq!(next_json(&mut ws).await, json!({"type": "resumed", "count": 0}));
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"type": "resumed", "count": 0})
+    );
     let other = app.sign_up("other@example.org").await;
     app.create_church(&other, "Paris").await;
     let theirs = seed(&app, &other, 1).await;
@@ -321,7 +369,11 @@ async fn resume_sends_only_what_was_missed_then_live_ones() {
     let f = next_json(&mut ws).await;
     assert_eq!(f["notification"]["type"], "invitation.accepted", "{f}");
     send(&mut ws, json!({"type": "ping"})).await;
-    assert_eq!(next_json(&mut ws).await, json!({"type": "pong"}), "nothing sent twice");
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"type": "pong"}),
+        "nothing sent twice"
+    );
 }
 
 #[tokio::test]
@@ -333,7 +385,10 @@ async fn bad_frames_get_an_error_or_close_the_socket() {
     // Malformed JSON and unknown types: an error frame, the connection stays.
     ws.send(Message::text("{not json")).await.unwrap();
     let f = next_json(&mut ws).await;
-    assert_eq!((f["type"].as_str(), f["code"].as_str()), (Some("error"), Some("malformed_json")));
+    assert_eq!(
+        (f["type"].as_str(), f["code"].as_str()),
+        (Some("error"), Some("malformed_json"))
+    );
     send(&mut ws, json!({"type": "subscribe"})).await;
     assert_eq!(next_json(&mut ws).await["code"], "unknown_type");
     send(&mut ws, json!({"type": "resume", "after": 12})).await;
@@ -394,6 +449,14 @@ async fn a_client_on_one_instance_gets_what_the_other_instances_worker_dispatche
     a.run_worker_until_idle().await;
     let f = next_json(&mut ws).await;
     assert_eq!(f["notification"]["type"], "invitation.accepted", "{f}");
+    // Once more, now that B's subscriber is certainly listening: this one can only come
+    // through the fan-out (Redis pub/sub, or the shared in-process hub).
+    a.join_department(&admin, &dept, "again@example.org", "member")
+        .await;
+    a.run_worker_until_idle().await;
+    let g = next_json(&mut ws).await;
+    assert_eq!(g["notification"]["type"], "invitation.accepted", "{g}");
+    assert_ne!(g["notification"]["id"], f["notification"]["id"]);
 }
 
 /// A TCP relay to Redis whose connections the test can cut, as if Redis went away for the
@@ -479,11 +542,20 @@ async fn redis_going_away_tells_clients_to_reconnect_and_nothing_is_lost() {
     let mut ws = open_with(&b, &format!("ticket={t}&after={last_id}")).await;
     let missed = next_json(&mut ws).await;
     assert_eq!(missed["notification"]["type"], "invitation.accepted");
-    assert_ne!(missed["notification"]["id"].as_str(), Some(last_id.as_str()));
-    assert_eq!(next_json(&mut ws).await, json!({"type": "resumed", "count": 1}));
+    assert_ne!(
+        missed["notification"]["id"].as_str(),
+        Some(last_id.as_str())
+    );
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"type": "resumed", "count": 1})
+    );
     a.join_department(&admin, &dept, "three@example.org", "member")
         .await;
     a.run_worker_until_idle().await;
     let live = next_json(&mut ws).await;
-    assert_eq!(live["notification"]["type"], "invitation.accepted", "{live}");
+    assert_eq!(
+        live["notification"]["type"], "invitation.accepted",
+        "{live}"
+    );
 }

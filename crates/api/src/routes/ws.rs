@@ -395,10 +395,9 @@ impl Conn {
     ) -> Result<(), Stop> {
         match msg {
             None => Err(None),
-            Some(Err(actix_ws::ProtocolError::Overflow)) => Err(close(
-                CloseCode::Size,
-                "frames are limited to 4096 bytes",
-            )),
+            Some(Err(actix_ws::ProtocolError::Overflow)) => {
+                Err(close(CloseCode::Size, "frames are limited to 4096 bytes"))
+            }
             Some(Err(_)) => Err(close(CloseCode::Protocol, "protocol error")),
             Some(Ok(AggregatedMessage::Binary(_))) => {
                 Err(close(CloseCode::Unsupported, "text frames only"))
@@ -545,7 +544,14 @@ impl Conn {
             let page = match self
                 .ctx
                 .notifications
-                .newer(org, self.user, Since::Time { created_at_ms: from }, PAGE)
+                .newer(
+                    org,
+                    self.user,
+                    Since::Time {
+                        created_at_ms: from,
+                    },
+                    PAGE,
+                )
                 .await
             {
                 Ok(p) => p.items,

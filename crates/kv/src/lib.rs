@@ -78,6 +78,11 @@ impl Redis {
         format!("{}:{k}", self.namespace)
     }
 
+    /// The prefix of every key and channel.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
     /// `PING`, for `/ready`.
     pub async fn ping(&self) -> Result<(), KvError> {
         let mut c = self.pool.get().await?;

@@ -42,6 +42,9 @@ const RESUME_MAX: usize = 1_000;
 /// Dispatches commit in any order within this margin of their creation time, so each wake-up
 /// re-reads this far back and skips what was sent already.
 const COMMIT_MARGIN_MS: i64 = 10_000;
+/// Clocks of the API and worker processes may differ by this much: a connection opened
+/// without `after` also sends what was created this long before it opened.
+const CLOCK_SKEW_MS: i64 = 2_000;
 /// Ids remembered as sent (for the margin above).
 const SENT_MEMORY: usize = 1_024;
 
@@ -188,14 +191,14 @@ pub async fn connect(
             }
             other => ApiError::from(other),
         })?;
-    if user.id.as_uuid() != data.user {
+    if user.id.as_uuid() != data.user || user.organization_id.map(|o| o.as_uuid()) != data.org {
         return Err(bad_ticket());
     }
     let stream = stream
         .max_frame_size(MAX_CLIENT_FRAME)
         .aggregate_continuations()
         .max_continuation_size(MAX_CLIENT_FRAME);
-    let floor_ms = ctx.clock.now().timestamp_millis();
+    let floor_ms = ctx.clock.now().timestamp_millis() - CLOCK_SKEW_MS;
     let sub = ctx.fanout.subscribe(user.id.as_uuid());
     let conn = Conn {
         ctx: ctx.get_ref().clone(),
@@ -369,7 +372,7 @@ impl Conn {
             Err(accounts::AccountError::SessionInvalid) => {
                 return Err(close(CloseCode::Policy, "session ended"));
             }
-            Ok(u) if u.id != self.user => {
+            Ok(u) if u.id != self.user || u.organization_id != self.org => {
                 return Err(close(CloseCode::Policy, "session ended"));
             }
             // The database may be away for a moment: keep the connection.

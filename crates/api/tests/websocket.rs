@@ -559,3 +559,31 @@ async fn redis_going_away_tells_clients_to_reconnect_and_nothing_is_lost() {
         "{live}"
     );
 }
+
+#[tokio::test]
+async fn open_sockets_are_counted_on_the_metrics_gauge() {
+    const TOKEN: &str = "metrics-token-for-the-ws-test";
+    let app = TestApp::spawn_with(&[("METRICS_TOKEN", TOKEN)]).await;
+    let (admin, _) = church(&app, "admin@example.org").await;
+    let _ws = open(&app, &admin).await;
+    let _ws2 = open(&app, &admin).await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let open_now: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("monservice_websocket_connections "))
+        .expect("the gauge is exported")
+        .trim()
+        .parse()
+        .unwrap();
+    // Other tests of this binary may hold sockets too (the registry is per process).
+    assert!(open_now >= 2.0, "{open_now}");
+}

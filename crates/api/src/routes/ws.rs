@@ -211,7 +211,9 @@ pub async fn connect(
         sent: VecDeque::new(),
         sent_set: HashSet::new(),
     };
-    actix_web::rt::spawn(conn.run(stream, sub, after));
+    // Counted from the upgrade on, so the gauge is right as soon as the client sees 101.
+    let gauge = Gauge::open();
+    actix_web::rt::spawn(conn.run(stream, sub, after, gauge));
     Ok(response)
 }
 
@@ -284,8 +286,8 @@ impl Conn {
         mut stream: AggregatedMessageStream,
         mut sub: FanoutSubscription,
         after: Option<NotificationId>,
+        _gauge: Gauge,
     ) {
-        let _gauge = Gauge::open();
         let stop = self.serve(&mut stream, &mut sub, after).await;
         drop(sub);
         let timeout = self.write_timeout();

@@ -7,15 +7,19 @@
 # publishes a generated month's rota and reports the publish → receipt latency (p50/p99) over
 # every connection of an assigned member.
 # Needs: PostgreSQL on 127.0.0.1:5432 (trust auth for postgres) and Redis on :6379.
-# Usage: bash benches/ws.sh [connections]
+# Usage: [LOAD_PROFILE=debug] bash benches/ws.sh [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-2000}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release -p server -p api --example ws_load
+# Two builds: building them in one command would unify the server's features with the
+# example's dev-dependencies and rebuild everything. LOAD_PROFILE=debug reuses the test build.
+cargo build --release -p server
+LOAD_PROFILE=${LOAD_PROFILE:-release}
+if [ "$LOAD_PROFILE" = release ]; then cargo build --release -p api --example ws_load; else cargo build -p api --example ws_load; fi
 BIN=$TARGET/release/monservice
-LOAD=$TARGET/release/examples/ws_load
+LOAD=$TARGET/$LOAD_PROFILE/examples/ws_load
 PG=postgres://postgres@127.0.0.1:5432
 psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS monservice_ws_bench WITH (FORCE)" -c "CREATE DATABASE monservice_ws_bench"
 export DATABASE_URL="$PG/monservice_ws_bench" REDIS_URL=redis://127.0.0.1:6379 APP_ENV=development \

@@ -124,7 +124,7 @@ async fn seed(app: &TestApp, who: &Signed, n: usize) -> Vec<String> {
         app.ctx
             .notifications
             .store()
-            .deliver(&[note], &[], Utc::now())
+            .deliver(&[note], &[], &[], Utc::now())
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(3)).await;

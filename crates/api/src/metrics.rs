@@ -13,8 +13,8 @@
 //!   `status_class` is `1xx`..`5xx`. Its `_count` is the request rate and, by class, the
 //!   error rate.
 //! * `monservice_http_requests_in_flight` — gauge.
-//! * `monservice_websocket_connections` — gauge, for the WebSocket endpoint to move (see
-//!   [`websocket_connections`]); 0 until that endpoint exists.
+//! * `monservice_websocket_connections` — gauge: the open live-notification WebSockets of
+//!   this process (moved by `routes::ws`, see [`websocket_connections`]).
 //!
 //! Read at scrape time:
 //!

@@ -3,7 +3,7 @@
 use crate::settings::{FileSettings, MailSettings, Settings};
 use blobs::{AnyBlobStore, LocalFsStore, S3Config, S3Store};
 use kernel::{Clock, SystemClock};
-use kv::{Cache, RateLimiter, Redis, Wakeup};
+use kv::{Cache, Fanout, RateLimiter, Redis, Wakeup};
 use mail::{AnyMailer, FileMailer, MailFrom, SmtpConfig, SmtpMailer};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -57,6 +57,9 @@ pub struct AppContext {
     pub redis: Option<Redis>,
     pub rate_limiter: RateLimiter,
     pub cache: Cache,
+    /// Wakes users' live (WebSocket) connections when they have new notifications, in every
+    /// API process (through Redis when configured).
+    pub fanout: Fanout,
     pub mailer: AnyMailer,
     pub blobs: AnyBlobStore,
     pub clock: Arc<dyn Clock>,
@@ -120,16 +123,18 @@ impl AppContext {
             )?),
             None => None,
         };
-        let (wakeup, rate_limiter, cache) = match &redis {
+        let (wakeup, rate_limiter, cache, fanout) = match &redis {
             Some(r) => (
                 Wakeup::Redis(r.clone()),
                 RateLimiter::redis(r.clone()),
                 Cache::Redis(r.clone()),
+                Fanout::redis(r.clone()),
             ),
             None => (
                 Wakeup::in_process(),
                 RateLimiter::in_process(),
                 Cache::in_process(),
+                Fanout::in_process(),
             ),
         };
 
@@ -207,6 +212,7 @@ impl AppContext {
             redis,
             rate_limiter,
             cache,
+            fanout,
             mailer,
             blobs,
             clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),

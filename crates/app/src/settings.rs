@@ -265,6 +265,11 @@ pub const VARIABLES: &[Var] = &[
         "Live notifications over WebSocket.",
     ),
     var(
+        "WEBSOCKET_HEARTBEAT_MS",
+        "25000",
+        "WebSocket heartbeat: a ping this often, the session re-checked, and a client silent for two of them dropped (1000-300000).",
+    ),
+    var(
         "FEATURE_EMAIL_NOTIFICATIONS",
         "true",
         "Notification emails (in-app notifications are always on).",
@@ -410,6 +415,8 @@ pub struct Settings {
     pub metrics_port: Option<u16>,
     pub feature_oauth_google: bool,
     pub feature_websockets: bool,
+    /// `WEBSOCKET_HEARTBEAT_MS`: how often a WebSocket is pinged and its session re-checked.
+    pub websocket_heartbeat: Duration,
     pub feature_email_notifications: bool,
     /// `NOTIFICATIONS_RETENTION_DAYS`: how long read notifications are kept.
     pub notifications_retention_days: u32,
@@ -612,6 +619,12 @@ impl Settings {
         let concurrency: usize = s.parse("WORKER_CONCURRENCY")?;
         let max_body: usize = s.parse("MAX_BODY_BYTES")?;
         let retention: u32 = s.parse("NOTIFICATIONS_RETENTION_DAYS")?;
+        let heartbeat_ms: u64 = s.parse("WEBSOCKET_HEARTBEAT_MS")?;
+        if !(1_000..=300_000).contains(&heartbeat_ms) {
+            return Err(SettingsError(
+                "WEBSOCKET_HEARTBEAT_MS must be between 1000 and 300000".into(),
+            ));
+        }
         if !(1..=3650).contains(&retention) {
             return Err(SettingsError(
                 "NOTIFICATIONS_RETENTION_DAYS must be between 1 and 3650".into(),
@@ -687,6 +700,7 @@ impl Settings {
             metrics_port,
             feature_oauth_google: s.bool("FEATURE_OAUTH_GOOGLE")?,
             feature_websockets: s.bool("FEATURE_WEBSOCKETS")?,
+            websocket_heartbeat: Duration::from_millis(heartbeat_ms),
             feature_email_notifications: s.bool("FEATURE_EMAIL_NOTIFICATIONS")?,
             notifications_retention_days: retention,
             availability_chase_days: chase_days,

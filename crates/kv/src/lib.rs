@@ -8,6 +8,8 @@
 //! * [`RateLimiter`] — fixed-window counters (`RATE_LIMIT_*`), shared across API instances
 //!   through Redis.
 //! * [`Cache`] — short-lived values with a time to live.
+//! * [`Fanout`] — "these users have new notifications": wakes the WebSocket connections of
+//!   those users, in this process or (through Redis pub/sub) in every API process.
 //!
 //! All Redis keys are under one namespace (`monservice:` by default) so a test or a second
 //! deployment can share a server without collisions.
@@ -18,6 +20,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+
+mod fanout;
+pub use fanout::{Fanout, FanoutSubscription, Push};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KvError {
@@ -71,6 +76,11 @@ impl Redis {
 
     fn key(&self, k: &str) -> String {
         format!("{}:{k}", self.namespace)
+    }
+
+    /// The prefix of every key and channel.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
     }
 
     /// `PING`, for `/ready`.
@@ -340,6 +350,26 @@ impl Cache {
                 let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
                 let _: () = c.pset_ex(r.key(&format!("cache:{key}")), value, ms).await?;
                 Ok(())
+            }
+        }
+    }
+
+    /// Reads and removes `key` in one step (Redis `GETDEL`): of two callers racing for the same
+    /// key, exactly one gets the value. Expired values are `None`.
+    pub async fn take(&self, key: &str) -> Result<Option<String>, KvError> {
+        match self {
+            Cache::InProcess(map) => {
+                let mut m = map.lock().map_err(|_| KvError::Redis("poisoned".into()))?;
+                Ok(m.remove(key)
+                    .filter(|(exp, _)| *exp > Instant::now())
+                    .map(|(_, v)| v))
+            }
+            Cache::Redis(r) => {
+                let mut c = r.pool.get().await?;
+                Ok(redis::cmd("GETDEL")
+                    .arg(r.key(&format!("cache:{key}")))
+                    .query_async(&mut c)
+                    .await?)
             }
         }
     }

@@ -24,10 +24,10 @@ pub mod rules;
 pub mod service;
 
 pub use email::{Contact, EmailConfig, QueuedEmail, wants_email};
-pub use model::{Cursor, ListQuery, NewNotification, Notification, NotificationId, Page};
+pub use model::{Cursor, ListQuery, NewNotification, Notification, NotificationId, Page, Since};
 pub use ports::{Delivered, NotificationStore, PendingEvent};
 pub use rules::{Audience, Content, audience, plan, render};
-pub use service::{DispatchStats, NotificationError, Notifications};
+pub use service::{DispatchStats, Newer, NotificationError, Notifications};
 
 /// The job that turns pending outbox events into notifications.
 pub const DISPATCH_JOB: &str = "notifications.dispatch";

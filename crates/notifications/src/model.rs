@@ -71,6 +71,16 @@ impl Cursor {
     }
 }
 
+/// Where a live connection's reading of the inbox starts (oldest first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Since {
+    /// After this notification (by creation time, then id). Stores return the notification
+    /// itself first, when the user has it, so a single statement tells an unknown id apart.
+    Id(NotificationId),
+    /// Created at or after this instant (milliseconds since the epoch).
+    Time { created_at_ms: i64 },
+}
+
 /// One request for a page of the inbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ListQuery {

@@ -1,7 +1,7 @@
 //! What the notifications domain needs from a store. Every inbox method takes the church and
 //! the user and scopes every statement by both.
 
-use crate::model::{ListQuery, NewNotification, NotificationId, Page};
+use crate::model::{ListQuery, NewNotification, NotificationId, Page, Since};
 use accounts::Locale;
 use chrono::{DateTime, Utc};
 use kernel::{DepartmentId, DomainEvent, OrganizationId, UserId};
@@ -76,6 +76,16 @@ pub trait NotificationStore: Send + Sync + 'static {
         user: UserId,
         q: ListQuery,
     ) -> impl Future<Output = Result<Page, StoreError>> + Send;
+    /// The user's notifications from `since`, oldest first (by creation time, then id), at
+    /// most `limit`, in one statement. For [`Since::Id`] the anchor notification itself comes
+    /// first when the user has it (nothing at all when they do not).
+    fn newer(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        since: Since,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<crate::Notification>, StoreError>> + Send;
     fn unread_count(
         &self,
         org: OrganizationId,

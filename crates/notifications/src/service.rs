@@ -1,7 +1,7 @@
 //! The operations the worker and the API call.
 
 use crate::email::{EmailConfig, emails_for};
-use crate::model::{ListQuery, NotificationId, Page};
+use crate::model::{ListQuery, Notification, NotificationId, Page, Since};
 use crate::ports::{NotificationStore, StoreError};
 use crate::rules::{plan, wanted};
 use chrono::{DateTime, Utc};
@@ -17,12 +17,25 @@ pub enum NotificationError {
 }
 
 /// What a dispatch did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DispatchStats {
     pub events: u64,
     pub notifications: u64,
     /// Emails queued (one queued by an earlier run of the same batch is not queued again).
     pub emails: u64,
+    /// Who was sent notifications (each once, in the order first met), for the live push to
+    /// wake. A notification the store skipped as already written still names its user: an
+    /// extra wake-up is harmless.
+    pub recipients: Vec<(OrganizationId, UserId)>,
+}
+
+/// What [`Notifications::newer`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Newer {
+    /// When the notification named by [`Since::Id`] was created.
+    pub anchor_created_at: Option<DateTime<Utc>>,
+    /// Oldest first.
+    pub items: Vec<Notification>,
 }
 
 /// The notifications service.
@@ -70,6 +83,7 @@ impl<S: NotificationStore> Notifications<S> {
         now: DateTime<Utc>,
     ) -> Result<DispatchStats, StoreError> {
         let mut stats = DispatchStats::default();
+        let mut seen = std::collections::HashSet::new();
         let batch = batch.max(1);
         loop {
             let events = self.store.pending(batch).await?;
@@ -84,6 +98,12 @@ impl<S: NotificationStore> Notifications<S> {
             let d = self.store.deliver(&notes, &emails, &ids, now).await?;
             stats.notifications += d.notifications;
             stats.emails += d.emails;
+            for n in &notes {
+                let who = (n.organization, n.user);
+                if seen.insert(who) {
+                    stats.recipients.push(who);
+                }
+            }
             stats.events += ids.len() as u64;
             if (events.len() as u64) < batch {
                 return Ok(stats);
@@ -102,6 +122,38 @@ impl<S: NotificationStore> Notifications<S> {
             ..q
         };
         Ok(self.store.list(org, user, q).await?)
+    }
+
+    /// The user's notifications newer than `since`, oldest first, at most `limit` (clamped to
+    /// 1..=[`crate::MAX_PAGE`]): what a live connection sends on a wake-up or a resume.
+    /// [`NotificationError::NotFound`] when `since` names a notification the user does not have
+    /// (another user's, a pruned or an unknown one).
+    pub async fn newer(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        since: Since,
+        limit: u32,
+    ) -> Result<Newer, NotificationError> {
+        let limit = limit.clamp(1, crate::MAX_PAGE);
+        match since {
+            Since::Id(id) => {
+                // The store returns the anchor itself first when the user has it.
+                let mut items = self.store.newer(org, user, since, limit + 1).await?;
+                if items.first().is_none_or(|n| n.id != id) {
+                    return Err(NotificationError::NotFound);
+                }
+                let anchor = items.remove(0);
+                Ok(Newer {
+                    anchor_created_at: Some(anchor.created_at),
+                    items,
+                })
+            }
+            Since::Time { .. } => Ok(Newer {
+                anchor_created_at: None,
+                items: self.store.newer(org, user, since, limit).await?,
+            }),
+        }
     }
 
     pub async fn unread_count(

@@ -13,7 +13,7 @@ use kernel::{DepartmentId, OrganizationId, UserId};
 use notifications::ports::Recipients;
 use notifications::{
     Contact, Cursor, Delivered, ListQuery, NewNotification, Notification, NotificationId,
-    NotificationStore, Page, PendingEvent, QueuedEmail,
+    NotificationStore, Page, PendingEvent, QueuedEmail, Since,
 };
 use sea_orm::{DatabaseConnection, FromQueryResult, TransactionTrait, Value};
 use teams::StoreError;
@@ -288,6 +288,53 @@ impl NotificationStore for SeaNotifications {
             None
         };
         Ok(Page { items, next })
+    }
+
+    async fn newer(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        since: Since,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let (sql, mut values): (String, Vec<Value>) = match since {
+            Since::Id(anchor) => {
+                let cols = COLUMNS
+                    .split(", ")
+                    .map(|c| format!("n.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                (
+                    format!(
+                        "SELECT {cols} FROM notifications n JOIN notifications a \
+                           ON a.organization_id = n.organization_id AND a.user_id = n.user_id \
+                           AND a.id = ? \
+                         WHERE n.organization_id = ? AND n.user_id = ? \
+                           AND (n.created_at > a.created_at \
+                             OR (n.created_at = a.created_at AND n.id >= a.id)) \
+                         ORDER BY n.created_at, n.id LIMIT ?"
+                    ),
+                    vec![
+                        anchor.as_uuid().into(),
+                        org.as_uuid().into(),
+                        user.as_uuid().into(),
+                    ],
+                )
+            }
+            Since::Time { created_at_ms } => (
+                format!(
+                    "SELECT {COLUMNS} FROM notifications WHERE organization_id = ? \
+                     AND user_id = ? AND created_at >= ? ORDER BY created_at, id LIMIT ?"
+                ),
+                vec![
+                    org.as_uuid().into(),
+                    user.as_uuid().into(),
+                    created_at_ms.into(),
+                ],
+            ),
+        };
+        values.push(i64::from(limit).into());
+        decode(&all(&self.conn, &sql, values).await?, convert)
     }
 
     async fn unread_count(&self, org: OrganizationId, user: UserId) -> Result<u64, StoreError> {

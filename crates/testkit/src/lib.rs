@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 pub use mail::FailureKind;
@@ -275,7 +276,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub ctx: AppContext,
     pub mailer: RecordingMailer,
-    pub db: TestDb,
+    /// Shared with the apps [`TestApp::spawn_sibling`] started over the same database.
+    pub db: Arc<TestDb>,
+    /// The settings it was built from, for siblings.
+    env: HashMap<String, String>,
     server: actix_web_handle::Handle,
     _data: tempfile::TempDir,
 }
@@ -293,15 +297,13 @@ impl TestApp {
 
     /// The same, with some settings overridden (`("SERVE_UNPREFIXED_PATHS", "false")`).
     pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
-        let db = TestDb::new().await;
-        let data = tempfile::tempdir().unwrap();
+        let db = Arc::new(TestDb::new().await);
         let mut map: HashMap<String, String> = HashMap::from([
             ("APP_ENV".into(), "test".into()),
             ("DATABASE_URL".into(), db.url.clone()),
             ("DATABASE_POOL_SIZE".into(), "5".into()),
             ("DATABASE_MAX_OVERFLOW".into(), "0".into()),
             ("AUTO_MIGRATE".into(), "false".into()),
-            ("DATA_DIR".into(), data.path().display().to_string()),
             ("WORKERS".into(), "1".into()),
             ("WORKER_POLL_INTERVAL_MS".into(), "200".into()),
             ("SECRET_KEY".into(), TEST_SECRET_KEY.into()),
@@ -318,6 +320,31 @@ impl TestApp {
         for (k, v) in env {
             map.insert((*k).into(), (*v).into());
         }
+        Self::start(db, map, env, None).await
+    }
+
+    /// A second instance of the service over the same database and the same Redis namespace
+    /// (as two API processes of one deployment), with some settings overridden. Without
+    /// Redis the two share this app's in-process fan-out, as if they ran in one process.
+    pub async fn spawn_sibling(&self, env: &[(&str, &str)]) -> TestApp {
+        let mut map = self.env.clone();
+        for (k, v) in env {
+            map.insert((*k).into(), (*v).into());
+        }
+        let shared = (self.ctx.redis.is_none() && !map.contains_key("REDIS_URL"))
+            .then(|| self.ctx.fanout.clone());
+        Self::start(self.db.clone(), map, env, shared).await
+    }
+
+    async fn start(
+        db: Arc<TestDb>,
+        map: HashMap<String, String>,
+        env: &[(&str, &str)],
+        fanout: Option<kv::Fanout>,
+    ) -> TestApp {
+        let data = tempfile::tempdir().unwrap();
+        let mut map = map;
+        map.insert("DATA_DIR".into(), data.path().display().to_string());
         let settings = Settings::from_map(&map).unwrap();
         let mailer = RecordingMailer::new();
         // A test that configures SMTP gets the real SMTP adapter; the others record.
@@ -334,6 +361,10 @@ impl TestApp {
         )
         .await
         .unwrap_or_else(|e| panic!("cannot build the app context: {e}"));
+        let mut ctx = ctx;
+        if let Some(f) = fanout {
+            ctx.fanout = f;
+        }
         let own_redis = !env.iter().any(|(k, _)| *k == "REDIS_URL");
         if let Some(r) = ctx.redis.as_ref().filter(|_| own_redis) {
             r.ping().await.unwrap_or_else(|e| {
@@ -354,6 +385,7 @@ impl TestApp {
             ctx,
             mailer,
             db,
+            env: map,
             server: actix_web_handle::Handle(Box::new(move || {
                 let h = handle.clone();
                 drop(tokio::spawn(async move { h.stop(false).await }));

@@ -119,6 +119,10 @@ pub(crate) async fn dispatch_notifications(
             "outbox events dispatched"
         );
     }
+    // Wake the recipients' live connections (every API process): best effort, the
+    // notifications are committed and a connection reads them from the database.
+    let users: Vec<_> = stats.recipients.iter().map(|(_, u)| u.as_uuid()).collect();
+    ctx.fanout.publish(&users).await;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub mod plannings;
 pub mod services;
 pub mod teams;
 pub mod users;
+pub mod ws;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -35,6 +36,8 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(google::google_token)
         .service(google::google_authorize)
         .service(google::google_callback)
+        .service(ws::create_ticket)
+        .service(ws::connect)
         .service(users::me)
         .service(users::update_me)
         .service(users::change_password)

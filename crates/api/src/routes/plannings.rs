@@ -433,6 +433,9 @@ macro_rules! transition {
                     ctx.clock.now(),
                 )
                 .await?;
+            // The change may have queued a notifications dispatch (publishing does): start
+            // it now rather than at the worker's next poll.
+            ctx.wakeup.notify().await;
             Ok(HttpResponse::Ok()
                 .insert_header(etag(p.version))
                 .json(PlanningSummaryOut::from(&p)))

@@ -231,7 +231,11 @@ async fn reminders_due_per_second() {
             .run(stop.clone(), std::time::Duration::from_secs(10)),
     );
     while smtp.received() < n {
-        assert!(t.elapsed().as_secs() < 600, "{} of {n} sent", smtp.received());
+        assert!(
+            t.elapsed().as_secs() < 600,
+            "{} of {n} sent",
+            smtp.received()
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let send = t.elapsed();

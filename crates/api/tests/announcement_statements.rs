@@ -5,51 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{Datelike, Months, NaiveDate, Utc};
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use testkit::TestApp;
-
-/// Adds `n` members to the department straight in the database (the setup, not the subject).
-async fn add_members(app: &TestApp, org: &str, dept: &str, from: usize, n: usize) {
-    let conn = &app.ctx.db.conn;
-    let backend = conn.get_database_backend();
-    let uuid = |s: &str| s.parse::<uuid::Uuid>().unwrap();
-    for k in from..from + n {
-        let id = uuid::Uuid::now_v7();
-        conn.execute_raw(store_sea::jobs::stmt(
-            backend,
-            "INSERT INTO users (id, email, first_name, last_name, locale, avatar_key, \
-                 is_email_verified, is_active, organization_id, role, notification_prefs, \
-                 created_at, updated_at) VALUES (?, ?, ?, ?, 'fr', ?, ?, ?, ?, 'member', '{}', 0, 0)",
-            vec![
-                id.into(),
-                format!("m{k}@example.org").into(),
-                format!("First{k}").into(),
-                format!("Last{k:04}").into(),
-                // Every other member has an avatar: its URL is built without a query.
-                (k % 2 == 0).then(|| format!("avatars/{id}/a.webp")).into(),
-                true.into(),
-                true.into(),
-                uuid(org).into(),
-            ],
-        ))
-        .await
-        .unwrap();
-        conn.execute_raw(store_sea::jobs::stmt(
-            backend,
-            "INSERT INTO department_members (department_id, user_id, organization_id, role, \
-                 skills, status, joined_at, updated_at) VALUES (?, ?, ?, 'member', ?, 'active', 0, 0)",
-            vec![
-                uuid(dept).into(),
-                id.into(),
-                uuid(org).into(),
-                r#"["Chant","Guitare"]"#.into(),
-            ],
-        ))
-        .await
-        .unwrap();
-    }
-}
 
 /// The statements one request runs, and its answer.
 async fn statements(
@@ -96,7 +53,7 @@ async fn announcements_and_chases_run_a_fixed_number_of_statements() {
         |m: String| format!("/api/v1/departments/{dept}/availabilities/missing/remind?month={m}");
     let post = Some(json!({"title": "Répétition", "body": "Samedi 10h"}));
 
-    add_members(&app, &org, &dept, 0, 3).await;
+    app.add_members_directly(&org, &dept, 0, 3).await;
     app.run_worker_until_idle().await;
     let (post_small, _) = statements(&app, "POST", &base, &admin.token, post.clone()).await;
     let (dispatch_small, told_small) = dispatch_statements(&app).await;
@@ -110,7 +67,7 @@ async fn announcements_and_chases_run_a_fixed_number_of_statements() {
 
     // Under 200: the dispatcher writes notifications 200 rows per INSERT (SQLite's
     // bound-parameter limit), so a fixed number of statements per 200 recipients.
-    add_members(&app, &org, &dept, 3, 147).await;
+    app.add_members_directly(&org, &dept, 3, 147).await;
     for _ in 0..30 {
         statements(&app, "POST", &base, &admin.token, post.clone()).await;
     }

@@ -5,48 +5,6 @@
 use sea_orm::ConnectionTrait;
 use testkit::TestApp;
 
-/// Adds `n` members to the department straight in the database (the setup, not the subject).
-async fn add_members(app: &TestApp, org: &str, dept: &str, from: usize, n: usize) {
-    let conn = &app.ctx.db.conn;
-    let backend = conn.get_database_backend();
-    let uuid = |s: &str| s.parse::<uuid::Uuid>().unwrap();
-    for k in from..from + n {
-        let id = uuid::Uuid::now_v7();
-        conn.execute_raw(store_sea::jobs::stmt(
-            backend,
-            "INSERT INTO users (id, email, first_name, last_name, locale, avatar_key, \
-                 is_email_verified, is_active, organization_id, role, notification_prefs, \
-                 created_at, updated_at) VALUES (?, ?, ?, ?, 'fr', ?, ?, ?, ?, 'member', '{}', 0, 0)",
-            vec![
-                id.into(),
-                format!("m{k}@example.org").into(),
-                format!("First{k}").into(),
-                format!("Last{k:04}").into(),
-                // Every other member has an avatar: its URL is built without a query.
-                (k % 2 == 0).then(|| format!("avatars/{id}/a.webp")).into(),
-                true.into(),
-                true.into(),
-                uuid(org).into(),
-            ],
-        ))
-        .await
-        .unwrap();
-        conn.execute_raw(store_sea::jobs::stmt(
-            backend,
-            "INSERT INTO department_members (department_id, user_id, organization_id, role, \
-                 skills, status, joined_at, updated_at) VALUES (?, ?, ?, 'member', ?, 'active', 0, 0)",
-            vec![
-                uuid(dept).into(),
-                id.into(),
-                uuid(org).into(),
-                r#"["Chant","Guitare"]"#.into(),
-            ],
-        ))
-        .await
-        .unwrap();
-    }
-}
-
 /// Adds `n` services to the department straight in the database, one in three in a series,
 /// all in 2099 (the setup, not the subject).
 async fn add_services_2099(app: &TestApp, org: &str, dept: &str, from: usize, n: usize) {
@@ -112,13 +70,13 @@ async fn list_endpoints_run_a_fixed_number_of_statements() {
         "/api/v1/users/me",
     ];
 
-    add_members(&app, &org, &dept, 0, 3).await;
+    app.add_members_directly(&org, &dept, 0, 3).await;
     add_services_2099(&app, &org, &dept, 0, 3).await;
     let mut small = Vec::new();
     for p in paths {
         small.push(statements(&app, p, &admin.token).await);
     }
-    add_members(&app, &org, &dept, 3, 200).await;
+    app.add_members_directly(&org, &dept, 3, 200).await;
     add_services_2099(&app, &org, &dept, 3, 200).await;
     for (p, (n_small, len_small)) in paths.iter().zip(&small) {
         let (n_large, len_large) = statements(&app, p, &admin.token).await;

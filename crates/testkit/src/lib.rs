@@ -614,6 +614,50 @@ impl TestApp {
             .await
     }
 
+    /// Adds `n` active members (`m{k}@example.org`, skills Chant and Guitare, every other one
+    /// with an avatar) to the department straight in the database: the setup of size tests,
+    /// not their subject.
+    pub async fn add_members_directly(&self, org: &str, dept: &str, from: usize, n: usize) {
+        let conn = &self.ctx.db.conn;
+        let backend = conn.get_database_backend();
+        let uuid = |s: &str| s.parse::<uuid::Uuid>().unwrap();
+        for k in from..from + n {
+            let id = uuid::Uuid::now_v7();
+            conn.execute_raw(store_sea::jobs::stmt(
+                backend,
+                "INSERT INTO users (id, email, first_name, last_name, locale, avatar_key, \
+                     is_email_verified, is_active, organization_id, role, notification_prefs, \
+                     created_at, updated_at) VALUES (?, ?, ?, ?, 'fr', ?, ?, ?, ?, 'member', '{}', 0, 0)",
+                vec![
+                    id.into(),
+                    format!("m{k}@example.org").into(),
+                    format!("First{k}").into(),
+                    format!("Last{k:04}").into(),
+                    // Every other member has an avatar: its URL is built without a query.
+                    (k % 2 == 0).then(|| format!("avatars/{id}/a.webp")).into(),
+                    true.into(),
+                    true.into(),
+                    uuid(org).into(),
+                ],
+            ))
+            .await
+            .unwrap();
+            conn.execute_raw(store_sea::jobs::stmt(
+                backend,
+                "INSERT INTO department_members (department_id, user_id, organization_id, role, \
+                     skills, status, joined_at, updated_at) VALUES (?, ?, ?, 'member', ?, 'active', 0, 0)",
+                vec![
+                    uuid(dept).into(),
+                    id.into(),
+                    uuid(org).into(),
+                    r#"["Chant","Guitare"]"#.into(),
+                ],
+            ))
+            .await
+            .unwrap();
+        }
+    }
+
     /// Runs the worker, then returns the last path segment (or `token=` value) of the most
     /// recent delivered link containing `marker` (e.g. `/invitations/`).
     pub async fn emailed_link_token(&self, marker: &str) -> String {

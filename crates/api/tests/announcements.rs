@@ -400,6 +400,29 @@ async fn an_authors_deleted_account_leaves_their_announcements_without_author() 
     .await;
     assert_eq!(s, 201, "{a}");
     app.run_worker_until_idle().await;
+    // My data export holds what I posted, and only that.
+    let (s, export) = app
+        .call(
+            "GET",
+            "/api/v1/users/me/data-export",
+            Some(&author.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{export}");
+    let mine = export["announcements"].as_array().unwrap();
+    assert_eq!(mine.len(), 1, "{export:#}");
+    assert_eq!(mine[0]["id"], a["id"]);
+    assert_eq!(mine[0]["body"], "b");
+    let (_, theirs) = app
+        .call(
+            "GET",
+            "/api/v1/users/me/data-export",
+            Some(&c.leader.token),
+            None,
+        )
+        .await;
+    assert_eq!(theirs["announcements"], json!([]));
     let (s, out) = app
         .call(
             "DELETE",

@@ -134,6 +134,23 @@ impl AnnouncementStore for SeaAnnouncements {
         decode_one(row, convert)
     }
 
+    async fn authored_by(
+        &self,
+        org: OrganizationId,
+        author: UserId,
+    ) -> Result<Vec<Announcement>, StoreError> {
+        let rows = all(
+            &self.conn,
+            &format!(
+                "{SELECT} WHERE a.organization_id = ? AND a.author_id = ? \
+                 ORDER BY a.created_at, a.id"
+            ),
+            vec![org.as_uuid().into(), author.as_uuid().into()],
+        )
+        .await?;
+        decode(&rows, convert)
+    }
+
     async fn delete(
         &self,
         org: OrganizationId,

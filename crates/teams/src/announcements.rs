@@ -180,6 +180,13 @@ pub trait AnnouncementStore: Send + Sync + 'static {
         dept: DepartmentId,
         id: AnnouncementId,
     ) -> impl Future<Output = Result<Option<Announcement>, StoreError>> + Send;
+    /// Every announcement `author` wrote in the church, oldest first (the personal data
+    /// export): one statement.
+    fn authored_by(
+        &self,
+        org: OrganizationId,
+        author: UserId,
+    ) -> impl Future<Output = Result<Vec<Announcement>, StoreError>> + Send;
     /// `false` when there was no such announcement.
     fn delete(
         &self,
@@ -277,6 +284,14 @@ impl<S: AnnouncementStore, T: TeamStore> Announcements<S, T> {
             .store
             .list(org, dept, after, limit.clamp(1, MAX_PAGE))
             .await?)
+    }
+
+    /// The announcements the viewer wrote, oldest first, for their personal data export.
+    pub async fn authored_by(&self, viewer: &Viewer) -> Result<Vec<Announcement>, TeamError> {
+        match viewer.organization {
+            Some(org) => Ok(self.store.authored_by(org, viewer.user).await?),
+            None => Ok(Vec::new()),
+        }
     }
 
     pub async fn delete(

@@ -382,6 +382,8 @@ pub struct DataExport {
     /// My notifications, oldest first (my notification preferences are in
     /// `user.notificationPreferences`).
     pub notifications: Vec<crate::routes::notifications::NotificationOut>,
+    /// The announcements I posted, oldest first.
+    pub announcements: Vec<crate::routes::announcements::AnnouncementOut>,
     /// My blockouts: one-off entries, date ranges and weekly rules.
     pub availability: AvailabilityExport,
     /// Whether I have a personal calendar feed, and since when (never its address: only a
@@ -416,6 +418,7 @@ pub async fn data_export(
         Some(org) => ctx.notifications.all_of(org, u.id).await?,
         None => Vec::new(),
     };
+    let announcements = ctx.announcements.authored_by(&teams::Viewer::of(u)).await?;
     let mine = ctx
         .availability
         .personal_data(&teams::Viewer::of(u))
@@ -423,6 +426,7 @@ pub async fn data_export(
         .map_err(accounts::AccountError::Store)?;
     let export = DataExport {
         notifications: notifications.into_iter().map(Into::into).collect(),
+        announcements: announcements.into_iter().map(Into::into).collect(),
         availability: AvailabilityExport {
             unavailable_dates: mine
                 .blockouts

@@ -259,3 +259,51 @@ async fn deleting_an_account_forgets_that_its_address_was_refused() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn malformed_preferences_are_refused_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let who = app.sign_up("prefs@example.org").await;
+    set_prefs(
+        &app,
+        &who,
+        json!({"notificationPreferences": {"rota.published": false}}),
+    )
+    .await;
+    let too_many: serde_json::Map<String, Value> =
+        (0..51).map(|i| (format!("t{i}"), json!(true))).collect();
+    // Values that are not booleans, or too many: the field is named. Not a map at all: the
+    // body's type is wrong.
+    for (bad, code) in [
+        (json!({"rota.published": "no"}), "invalid"),
+        (json!({"email": 0}), "invalid"),
+        (Value::Object(too_many), "invalid"),
+        (json!([true]), "invalid_type"),
+        (json!("off"), "invalid_type"),
+    ] {
+        let (s, out) = app
+            .call(
+                "PATCH",
+                "/api/v1/users/me",
+                Some(&who.token),
+                Some(json!({"notificationPreferences": bad, "firstName": "Changed"})),
+            )
+            .await;
+        assert_eq!(s, 422, "{bad}: {out}");
+        assert_eq!(out["errors"][0]["code"], code, "{bad}: {out}");
+        if code == "invalid" {
+            assert_eq!(
+                out["errors"][0]["field"], "notificationPreferences",
+                "{out}"
+            );
+        }
+    }
+    let (_, me) = app
+        .call("GET", "/api/v1/users/me", Some(&who.token), None)
+        .await;
+    assert_eq!(
+        me["notificationPreferences"],
+        json!({"rota.published": false})
+    );
+    assert_ne!(me["firstName"], "Changed");
+}

@@ -21,9 +21,7 @@ use app::AppContext;
 use kernel::{OrganizationId, UserId};
 use kv::{FanoutSubscription, Push};
 use notifications::{Notification, NotificationError, NotificationId, Since};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 use utoipa::{IntoParams, ToSchema};
@@ -48,11 +46,10 @@ const CLOCK_SKEW_MS: i64 = 2_000;
 /// Ids remembered as sent (for the margin above).
 const SENT_MEMORY: usize = 1_024;
 
-/// Where a ticket is kept: the SHA-256 of its value, so the store never holds a usable ticket.
+/// Where a ticket is kept: its hash (`accounts::secret`), so the store never holds a usable
+/// ticket.
 pub fn ticket_key(ticket: &str) -> String {
-    let digest = Sha256::digest(ticket.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("ws-ticket:{hex}")
+    format!("ws-ticket:{}", accounts::secret::hash(ticket))
 }
 
 /// What a ticket stands for.
@@ -97,9 +94,7 @@ pub async fn create_ticket(
         return Err(disabled());
     }
     let auth = AuthUser::extract(&req).await?;
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    let ticket: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let ticket = accounts::secret::generate();
     let data = TicketData {
         user: auth.user.id.as_uuid(),
         org: auth.user.organization_id.map(|o| o.as_uuid()),

@@ -12,6 +12,7 @@
 //!   OpenAPI document).
 
 pub mod auth;
+pub mod live;
 pub mod metrics;
 pub mod middleware;
 pub mod problem;

@@ -189,8 +189,14 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> std::io::Result<Server> 
         if let Some(m) = &metrics {
             m.add_http_pool(&data.db);
         }
+        // The live connections' shared reads, one reader per worker thread and its pool.
+        let live = web::Data::new(crate::live::LiveReader::new(
+            data.get_ref().clone(),
+            crate::routes::ws::PAGE,
+        ));
         let mut app = App::new()
             .app_data(data)
+            .app_data(live)
             .configure(extractor_config(settings.max_body_bytes))
             .route(
                 &format!("{prefix}/openapi.json"),

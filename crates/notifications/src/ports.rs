@@ -86,6 +86,18 @@ pub trait NotificationStore: Send + Sync + 'static {
         since: Since,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<crate::Notification>, StoreError>> + Send;
+    /// For each (church, user, instant in milliseconds since the epoch): that user's
+    /// notifications created at or after the instant, oldest first (by creation time, then
+    /// id), at most `limit` per user, in one statement: what the live connections of many
+    /// users woken at once need. Each user appears once in `wants`; a user with nothing new is
+    /// absent from the map.
+    fn newer_for(
+        &self,
+        wants: &[(OrganizationId, UserId, i64)],
+        limit: u32,
+    ) -> impl Future<
+        Output = Result<HashMap<(OrganizationId, UserId), Vec<crate::Notification>>, StoreError>,
+    > + Send;
     fn unread_count(
         &self,
         org: OrganizationId,

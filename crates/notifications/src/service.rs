@@ -6,6 +6,7 @@ use crate::ports::{NotificationStore, StoreError};
 use crate::rules::{plan, wanted};
 use chrono::{DateTime, Utc};
 use kernel::{OrganizationId, UserId};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +155,30 @@ impl<S: NotificationStore> Notifications<S> {
                 items: self.store.newer(org, user, since, limit).await?,
             }),
         }
+    }
+
+    /// What [`Notifications::newer`] with [`Since::Time`] returns, for many users at once in
+    /// one read: for each (church, user, instant in ms), the user's notifications created at
+    /// or after the instant, oldest first, at most `limit` per user (clamped to
+    /// 1..=[`crate::MAX_PAGE`]). A user named twice is read from the earlier instant; a user
+    /// with nothing new is absent from the map.
+    pub async fn newer_for(
+        &self,
+        wants: &[(OrganizationId, UserId, i64)],
+        limit: u32,
+    ) -> Result<HashMap<(OrganizationId, UserId), Vec<Notification>>, NotificationError> {
+        let mut from: HashMap<(OrganizationId, UserId), i64> = HashMap::new();
+        for &(org, user, ms) in wants {
+            from.entry((org, user))
+                .and_modify(|m| *m = (*m).min(ms))
+                .or_insert(ms);
+        }
+        if from.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let wants: Vec<_> = from.into_iter().map(|((o, u), ms)| (o, u, ms)).collect();
+        let limit = limit.clamp(1, crate::MAX_PAGE);
+        Ok(self.store.newer_for(&wants, limit).await?)
     }
 
     pub async fn unread_count(

@@ -16,6 +16,7 @@ use notifications::{
     NotificationStore, Page, PendingEvent, QueuedEmail, Since,
 };
 use sea_orm::{DatabaseConnection, FromQueryResult, TransactionTrait, Value};
+use std::collections::HashMap;
 use teams::StoreError;
 use uuid::Uuid;
 
@@ -335,6 +336,43 @@ impl NotificationStore for SeaNotifications {
         };
         values.push(i64::from(limit).into());
         decode(&all(&self.conn, &sql, values).await?, convert)
+    }
+
+    async fn newer_for(
+        &self,
+        wants: &[(OrganizationId, UserId, i64)],
+        limit: u32,
+    ) -> Result<HashMap<(OrganizationId, UserId), Vec<Notification>>, StoreError> {
+        let mut out: HashMap<(OrganizationId, UserId), Vec<Notification>> = HashMap::new();
+        // One statement for a wake-up's users (chunks only beyond LOOKUP_CHUNK of them, to
+        // stay under SQLite's bound-parameter limit).
+        for chunk in wants.chunks(LOOKUP_CHUNK) {
+            let clause =
+                vec!["(organization_id = ? AND user_id = ? AND created_at >= ?)"; chunk.len()]
+                    .join(" OR ");
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3 + 1);
+            for (org, user, ms) in chunk {
+                values.extend([org.as_uuid().into(), user.as_uuid().into(), (*ms).into()]);
+            }
+            values.push(i64::from(limit).into());
+            // Each user's first `limit` rows: a window function (SQLite >= 3.25, PostgreSQL).
+            let sql = format!(
+                "SELECT organization_id, user_id, {COLUMNS} FROM ( \
+                   SELECT organization_id, user_id, {COLUMNS}, ROW_NUMBER() OVER ( \
+                     PARTITION BY organization_id, user_id ORDER BY created_at, id) AS rn \
+                   FROM notifications WHERE {clause}) w \
+                 WHERE rn <= ? ORDER BY created_at, id"
+            );
+            for row in all(&self.conn, &sql, values).await? {
+                let org: Uuid = row.try_get("", "organization_id").map_err(err)?;
+                let user: Uuid = row.try_get("", "user_id").map_err(err)?;
+                let n = convert(Row::from_query_result(&row, "").map_err(err)?)?;
+                out.entry((OrganizationId(org), UserId(user)))
+                    .or_default()
+                    .push(n);
+            }
+        }
+        Ok(out)
     }
 
     async fn unread_count(&self, org: OrganizationId, user: UserId) -> Result<u64, StoreError> {

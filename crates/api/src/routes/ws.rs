@@ -8,11 +8,13 @@
 //!   session is still live, then upgrades. Refusals are problem documents, before upgrading.
 //! * A connection registers with `kv::Fanout`; a wake-up makes it read the user's
 //!   notifications newer than what it sent, from the database (the source of truth), and send
-//!   them. Heartbeats re-check the session (a revoked one closes the socket) and drop clients
+//!   them. The read goes through the thread's [`LiveReader`], which answers every connection
+//!   woken at the same moment from one statement. Heartbeats re-check the session (a revoked one closes the socket) and drop clients
 //!   that stopped answering.
 
 use crate::ApiError;
 use crate::auth::AuthUser;
+use crate::live::LiveReader;
 use crate::routes::notifications::NotificationOut;
 use accounts::SessionId;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, get, post, web};
@@ -33,8 +35,8 @@ type Problem = crate::problem::Problem;
 pub const TICKET_TTL: Duration = Duration::from_secs(30);
 /// The largest frame (or message) a client may send; beyond it the socket closes with 1009.
 pub const MAX_CLIENT_FRAME: usize = 4 * 1024;
-/// Notifications read per query.
-const PAGE: u32 = 100;
+/// Notifications read per query (and per user in a [`LiveReader`] read).
+pub const PAGE: u32 = 100;
 /// Most notifications a resume sends; beyond it the client is told to reload its inbox.
 const RESUME_MAX: usize = 1_000;
 /// Dispatches commit in any order within this margin of their creation time, so each wake-up
@@ -136,6 +138,7 @@ fn bad_ticket() -> ApiError {
 #[get("/ws")]
 pub async fn connect(
     ctx: web::Data<AppContext>,
+    reader: web::Data<LiveReader>,
     req: HttpRequest,
     body: web::Payload,
     q: web::Query<ConnectParams>,
@@ -197,6 +200,7 @@ pub async fn connect(
     let sub = ctx.fanout.subscribe(user.id.as_uuid());
     let conn = Conn {
         ctx: ctx.get_ref().clone(),
+        reader: reader.into_inner(),
         user: user.id,
         org: data.org.map(OrganizationId),
         session_id: sid,
@@ -262,6 +266,7 @@ impl Drop for Gauge {
 
 struct Conn {
     ctx: AppContext,
+    reader: std::sync::Arc<LiveReader>,
     user: UserId,
     org: Option<OrganizationId>,
     session_id: SessionId,
@@ -539,7 +544,32 @@ impl Conn {
         let Some(org) = self.org else {
             return Ok(true);
         };
-        let mut from = self.floor_ms.max(self.newest_ms - COMMIT_MARGIN_MS);
+        let from = self.floor_ms.max(self.newest_ms - COMMIT_MARGIN_MS);
+        // The first page is read together with the other connections woken at this moment;
+        // the reader may answer from an earlier instant (another connection of the user asked
+        // for more), hence the filter.
+        let Ok(first) = self.reader.newer(org, self.user, from).await else {
+            return Ok(false);
+        };
+        let last_ms = first.last().map(|l| l.created_at.timestamp_millis());
+        for item in first
+            .iter()
+            .filter(|n| n.created_at.timestamp_millis() >= from)
+        {
+            self.push(item.clone(), false).await?;
+        }
+        match last_ms {
+            // A full page: the rest, page by page, from where it stopped (or from this
+            // connection's own instant, when the page ended before it).
+            Some(ms) if first.len() >= self.reader.limit() as usize => {
+                self.deliver_from(org, ms.max(from)).await
+            }
+            _ => Ok(true),
+        }
+    }
+
+    /// Sends what is new from `from` (ms), reading page by page on this connection's own.
+    async fn deliver_from(&mut self, org: OrganizationId, mut from: i64) -> Result<bool, Stop> {
         loop {
             let page = match self
                 .ctx

@@ -459,6 +459,46 @@ async fn a_client_on_one_instance_gets_what_the_other_instances_worker_dispatche
     assert_ne!(g["notification"]["id"], f["notification"]["id"]);
 }
 
+#[tokio::test]
+async fn a_change_recorded_anywhere_wakes_the_worker_so_it_arrives_at_once() {
+    // The worker polls every minute: only the wake-up after the commit can bring the
+    // notification within the test's patience.
+    let app = TestApp::spawn_with(&[("WORKER_POLL_INTERVAL_MS", "60000")]).await;
+    let (admin, dept) = church(&app, "admin@example.org").await;
+    let member = app
+        .join_department(&admin, &dept, "m@example.org", "member")
+        .await;
+    app.run_worker_until_idle().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(app.worker().run(stop.clone(), Duration::from_secs(1)));
+    let mut ws = open(&app, &admin).await;
+    // Let the worker make its first look (and then sleep), so what follows must wake it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A blockout: recorded by the availability store, which no route wakes the worker for.
+    let t = Utc::now().date_naive() + chrono::Months::new(3);
+    let (s, out) = app
+        .call(
+            "PUT",
+            &format!("/api/v1/departments/{dept}/members/me/availabilities"),
+            Some(&member.token),
+            Some(
+                json!({"year": chrono::Datelike::year(&t), "month": chrono::Datelike::month(&t),
+                "unavailableDates": [{"date": t.to_string(), "isAllDay": true}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 200, "{out}");
+    // (The admin's recent `invitation.accepted` may come first: a new connection also sends
+    // what is a moment old, for clock skew between processes.)
+    let mut f = next_json(&mut ws).await;
+    if f["notification"]["type"] == "invitation.accepted" {
+        f = next_json(&mut ws).await;
+    }
+    assert_eq!(f["notification"]["type"], "availability.changed", "{f}");
+    stop.cancel();
+    worker.await.unwrap();
+}
+
 /// A TCP relay to Redis whose connections the test can cut, as if Redis went away for the
 /// instance behind it.
 struct Relay {

@@ -184,18 +184,21 @@ impl AppContext {
             google,
             accounts,
             availability: availability::Availability::new(
-                SeaAvailability::new(db.conn.clone()),
+                SeaAvailability::new(db.conn.clone(), wakeup.clone()),
                 teams.clone(),
             ),
             rota: rota::Rota::new(
-                SeaRota::new(db.conn.clone()),
-                SeaAvailability::new(db.conn.clone()),
+                SeaRota::new(db.conn.clone(), wakeup.clone()),
+                SeaAvailability::new(db.conn.clone(), wakeup.clone()),
                 teams.clone(),
             ),
-            schedule: schedule::Schedule::new(SeaSchedule::new(db.conn.clone()), teams.clone()),
+            schedule: schedule::Schedule::new(
+                SeaSchedule::new(db.conn.clone(), wakeup.clone()),
+                teams.clone(),
+            ),
             calendar_feeds: exports::CalendarFeeds::new(
                 SeaCalendarFeeds::new(db.conn.clone()),
-                SeaRota::new(db.conn.clone()),
+                SeaRota::new(db.conn.clone(), wakeup.clone()),
             ),
             notifications: notifications::Notifications::with_email(
                 Arc::new(SeaNotifications::new(db.conn.clone())),
@@ -243,19 +246,21 @@ impl AppContext {
                     self.teams.cfg.clone(),
                 );
                 ctx.availability = availability::Availability::new(
-                    SeaAvailability::new(db.conn.clone()),
+                    SeaAvailability::new(db.conn.clone(), self.wakeup.clone()),
                     ctx.teams.clone(),
                 );
                 ctx.rota = rota::Rota::new(
-                    SeaRota::new(db.conn.clone()),
-                    SeaAvailability::new(db.conn.clone()),
+                    SeaRota::new(db.conn.clone(), self.wakeup.clone()),
+                    SeaAvailability::new(db.conn.clone(), self.wakeup.clone()),
                     ctx.teams.clone(),
                 );
-                ctx.schedule =
-                    schedule::Schedule::new(SeaSchedule::new(db.conn.clone()), ctx.teams.clone());
+                ctx.schedule = schedule::Schedule::new(
+                    SeaSchedule::new(db.conn.clone(), self.wakeup.clone()),
+                    ctx.teams.clone(),
+                );
                 ctx.calendar_feeds = exports::CalendarFeeds::new(
                     SeaCalendarFeeds::new(db.conn.clone()),
-                    SeaRota::new(db.conn.clone()),
+                    SeaRota::new(db.conn.clone(), self.wakeup.clone()),
                 );
                 ctx.notifications = notifications::Notifications::with_email(
                     Arc::new(SeaNotifications::new(db.conn.clone())),

@@ -83,9 +83,9 @@ impl AnnouncementStore for SeaAnnouncements {
             ],
         )
         .await?;
-        crate::outbox::record(&tx, std::slice::from_ref(event), now).await?;
+        let queued = crate::outbox::record(&tx, std::slice::from_ref(event), now).await?;
         tx.commit().await.map_err(err)?;
-        self.wakeup.notify().await;
+        queued.wake(&self.wakeup).await;
         Ok(())
     }
 

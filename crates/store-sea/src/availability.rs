@@ -10,6 +10,7 @@ use availability::{
 };
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use kernel::{DepartmentId, DomainEvent, OrganizationId, UserId};
+use kv::Wakeup;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
     TransactionTrait, Value,
@@ -21,11 +22,13 @@ use uuid::Uuid;
 #[derive(Clone, Debug)]
 pub struct SeaAvailability {
     pub(crate) conn: DatabaseConnection,
+    /// Woken after a commit that queued work for the workers (see [`crate::outbox::Queued`]).
+    pub(crate) wakeup: Wakeup,
 }
 
 impl SeaAvailability {
-    pub fn new(conn: DatabaseConnection) -> Self {
-        Self { conn }
+    pub fn new(conn: DatabaseConnection, wakeup: Wakeup) -> Self {
+        Self { conn, wakeup }
     }
 }
 
@@ -307,8 +310,9 @@ impl SeaAvailability {
             tx.rollback().await.map_err(err)?;
             return Ok(Added::LimitReached);
         }
-        crate::outbox::record(&tx, std::slice::from_ref(event), now).await?;
+        let queued = crate::outbox::record(&tx, std::slice::from_ref(event), now).await?;
         tx.commit().await.map_err(err)?;
+        queued.wake(&self.wakeup).await;
         Ok(Added::Added)
     }
 
@@ -333,8 +337,9 @@ impl SeaAvailability {
             tx.rollback().await.map_err(err)?;
             return Ok(false);
         }
-        crate::outbox::record(&tx, std::slice::from_ref(event), now).await?;
+        let queued = crate::outbox::record(&tx, std::slice::from_ref(event), now).await?;
         tx.commit().await.map_err(err)?;
+        queued.wake(&self.wakeup).await;
         Ok(true)
     }
 
@@ -454,8 +459,10 @@ impl AvailabilityStore for SeaAvailability {
             ],
         )
         .await?;
-        crate::outbox::record(&tx, std::slice::from_ref(event), now).await?;
-        tx.commit().await.map_err(err)
+        let queued = crate::outbox::record(&tx, std::slice::from_ref(event), now).await?;
+        tx.commit().await.map_err(err)?;
+        queued.wake(&self.wakeup).await;
+        Ok(())
     }
 
     async fn department_records(

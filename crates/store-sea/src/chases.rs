@@ -100,8 +100,9 @@ impl ChaseStore for SeaAvailability {
                 None => ChaseOutcome::AlreadyDone,
             });
         }
-        crate::outbox::record(&tx, events, now).await?;
+        let queued = crate::outbox::record(&tx, events, now).await?;
         tx.commit().await.map_err(err)?;
+        queued.wake(&self.wakeup).await;
         Ok(ChaseOutcome::Recorded)
     }
 }

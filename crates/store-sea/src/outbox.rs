@@ -12,13 +12,30 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use teams::StoreError;
 use uuid::Uuid;
 
+/// Whether [`record`] queued work for the workers (a dispatch, reminders). The caller wakes
+/// them once the transaction has committed, so what the events tell goes out at once rather
+/// than at the workers' next poll.
+#[must_use = "wake the workers after the commit (Queued::wake)"]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Queued(bool);
+
+impl Queued {
+    /// Wakes the workers if work was queued. Call it after the commit: before, a worker could
+    /// look and find nothing.
+    pub async fn wake(self, wakeup: &kv::Wakeup) {
+        if self.0 {
+            wakeup.notify().await;
+        }
+    }
+}
+
 /// Records events on `conn`, normally the open transaction of the change: one statement
 /// whatever their number.
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
     events: &[DomainEvent],
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Queued, StoreError> {
     // Chunks keep each statement under SQLite's bound-parameter limit.
     for chunk in events.chunks(500) {
         let mut sql = String::from(
@@ -49,6 +66,9 @@ pub async fn record<C: ConnectionTrait>(
     let notifies = events
         .iter()
         .any(|e| notifications::audience(e) != notifications::Audience::Nobody);
+    let reschedules = events
+        .iter()
+        .any(|e| notifications::reminders::reschedules(&e.kind));
     if notifies {
         // The notifications dispatcher, in the same transaction: it exists exactly when the
         // events do, and drains every pending event when it runs (so no dedupe key: one that
@@ -64,10 +84,7 @@ pub async fn record<C: ConnectionTrait>(
         .await
         .map_err(crate::sql::err)?;
     }
-    if events
-        .iter()
-        .any(|e| notifications::reminders::reschedules(&e.kind))
-    {
+    if reschedules {
         // A published rota, a new or changed assignment, a moved service may make a reminder
         // due now (a service inside its window): the reminders run at once rather than at
         // the next minute's tick. No dedupe key, for the same reason as above.
@@ -80,7 +97,7 @@ pub async fn record<C: ConnectionTrait>(
         .await
         .map_err(crate::sql::err)?;
     }
-    Ok(())
+    Ok(Queued(notifies || reschedules))
 }
 
 /// An event as stored.

@@ -151,7 +151,8 @@ impl ReminderStore for SeaNotifications {
             .filter(|d| inserted.contains(&(d.assignment, d.user.as_uuid(), ms(d.remind_at))))
             .map(|d| d.event.clone())
             .collect();
-        outbox::record(&tx, &events, now).await?;
+        // The worker's reminders job wakes the workers itself once this returns.
+        let _queued = outbox::record(&tx, &events, now).await?;
         tx.commit().await.map_err(err)?;
         Ok(events.len() as u64)
     }

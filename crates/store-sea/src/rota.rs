@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use kernel::{
     AssignmentId, DepartmentId, DomainEvent, JobId, OrganizationId, PlanningId, ServiceId, UserId,
 };
+use kv::Wakeup;
 use rota::ports::{Change, RotaStore};
 use rota::{
     Assignment, AssignmentStatus, Candidate, Commitment, MonthData, MyAssignment, Planning,
@@ -24,11 +25,13 @@ use uuid::Uuid;
 #[derive(Clone, Debug)]
 pub struct SeaRota {
     conn: DatabaseConnection,
+    /// Woken after a commit that queued work for the workers (see [`crate::outbox::Queued`]).
+    wakeup: Wakeup,
 }
 
 impl SeaRota {
-    pub fn new(conn: DatabaseConnection) -> Self {
-        Self { conn }
+    pub fn new(conn: DatabaseConnection, wakeup: Wakeup) -> Self {
+        Self { conn, wakeup }
     }
 }
 
@@ -517,9 +520,10 @@ impl RotaStore for SeaRota {
         for change in changes {
             apply(&tx, org, planning_id, change, now).await?;
         }
-        crate::outbox::record(&tx, &events, now).await?;
+        let queued = crate::outbox::record(&tx, &events, now).await?;
         let after = read_planning(&tx, org, planning_id).await?;
         tx.commit().await.map_err(err)?;
+        queued.wake(&self.wakeup).await;
         Ok(after)
     }
 
@@ -542,6 +546,7 @@ impl RotaStore for SeaRota {
             .max_attempts(3)
             .for_organization(org);
         if let Some(id) = enqueue(&self.conn, &job, now).await.map_err(err)? {
+            self.wakeup.notify().await;
             return Ok(id);
         }
         let row = one(
@@ -633,8 +638,9 @@ impl RotaStore for SeaRota {
         )
         .await?;
         apply(&tx, org, PlanningId(planning), summary, now).await?;
-        crate::outbox::record(&tx, &events, now).await?;
+        let queued = crate::outbox::record(&tx, &events, now).await?;
         tx.commit().await.map_err(err)?;
+        queued.wake(&self.wakeup).await;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ use crate::outbox;
 use crate::sql::{all, decode, decode_one, err, exec, one};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use kernel::{DepartmentId, DomainEvent, OrganizationId, SeriesId, ServiceId, UserId};
+use kv::Wakeup;
 use schedule::{Changes, RequiredRole, ScheduleStore, Series, Service};
 use sea_orm::{DatabaseConnection, FromQueryResult, TransactionTrait, Value};
 use teams::StoreError;
@@ -17,11 +18,13 @@ use uuid::Uuid;
 #[derive(Clone, Debug)]
 pub struct SeaSchedule {
     conn: DatabaseConnection,
+    /// Woken after a commit that queued work for the workers (see [`crate::outbox::Queued`]).
+    wakeup: Wakeup,
 }
 
 impl SeaSchedule {
-    pub fn new(conn: DatabaseConnection) -> Self {
-        Self { conn }
+    pub fn new(conn: DatabaseConnection, wakeup: Wakeup) -> Self {
+        Self { conn, wakeup }
     }
 }
 
@@ -253,8 +256,10 @@ impl ScheduleStore for SeaSchedule {
             )
             .await?;
         }
-        outbox::record(&tx, events, now).await?;
-        tx.commit().await.map_err(err)
+        let queued = outbox::record(&tx, events, now).await?;
+        tx.commit().await.map_err(err)?;
+        queued.wake(&self.wakeup).await;
+        Ok(())
     }
 
     async fn update(
@@ -351,8 +356,9 @@ impl ScheduleStore for SeaSchedule {
             )
             .await?;
         }
-        outbox::record(&tx, events, now).await?;
+        let queued = outbox::record(&tx, events, now).await?;
         tx.commit().await.map_err(err)?;
+        queued.wake(&self.wakeup).await;
         Ok(n)
     }
 
@@ -396,8 +402,9 @@ impl ScheduleStore for SeaSchedule {
             )
             .await?;
         }
-        outbox::record(&tx, events, now).await?;
+        let queued = outbox::record(&tx, events, now).await?;
         tx.commit().await.map_err(err)?;
+        queued.wake(&self.wakeup).await;
         Ok(n)
     }
 }

@@ -871,8 +871,9 @@ impl TeamStore for SeaTeams {
         )
         .await?;
         recompute_role(&tx, org, user).await?;
-        flag_published_assignments(&tx, org, dept, user, now).await?;
+        let queued = flag_published_assignments(&tx, org, dept, user, now).await?;
         tx.commit().await.map_err(err)?;
+        queued.wake(&self.wakeup).await;
         Ok(Guarded::Done(()))
     }
 
@@ -1226,6 +1227,7 @@ impl TeamStore for SeaTeams {
             }
         };
         recompute_role(&tx, org, user).await?;
+        let mut queued = crate::outbox::Queued::default();
         if let Some(inviter) = inv.invited_by.filter(|i| *i != user) {
             let first: String = u.try_get("", "first_name").map_err(err)?;
             let last: String = u.try_get("", "last_name").map_err(err)?;
@@ -1240,7 +1242,7 @@ impl TeamStore for SeaTeams {
                     "memberName": format!("{first} {last}").trim(),
                     "email": inv.email,
                 }));
-            crate::outbox::record(&tx, &[event], now).await?;
+            queued = crate::outbox::record(&tx, &[event], now).await?;
         }
         exec(
             &tx,
@@ -1256,6 +1258,7 @@ impl TeamStore for SeaTeams {
         )
         .await?;
         tx.commit().await.map_err(err)?;
+        queued.wake(&self.wakeup).await;
         Ok(AcceptOutcome::Joined(Membership {
             organization_id: org,
             department_id: inv.department_id,
@@ -1306,7 +1309,7 @@ async fn flag_published_assignments(
     dept: DepartmentId,
     user: UserId,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<crate::outbox::Queued, StoreError> {
     let o = org.as_uuid();
     let d = dept.as_uuid();
     let from = (now.date_naive() - chrono::Days::new(1))
@@ -1350,7 +1353,7 @@ async fn flag_published_assignments(
             .department(dept)
             .user(user)
             .payload(serde_json::json!({ "flaggedAssignments": n }));
-        crate::outbox::record(tx, &[event], now).await?;
+        return crate::outbox::record(tx, &[event], now).await;
     }
-    Ok(())
+    Ok(crate::outbox::Queued::default())
 }

@@ -81,7 +81,7 @@ async fn series_go_in_whole_and_every_statement_is_scoped() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
     let teams = SeaTeams::new(db.conn.clone(), kv::Wakeup::in_process());
-    let store = SeaSchedule::new(db.conn.clone());
+    let store = SeaSchedule::new(db.conn.clone(), kv::Wakeup::in_process());
     let (a, dept_a) = church(&teams, &db, "a").await;
     let (b, dept_b) = church(&teams, &db, "b").await;
     let s = series(dept_a);

@@ -326,7 +326,6 @@ pub async fn generate(
             ctx.clock.now(),
         )
         .await?;
-    ctx.wakeup.notify().await;
     let prefix = ctx.settings.api_prefix.trim_end_matches('/');
     Ok(HttpResponse::Accepted().json(GenerationOut {
         job_id: job,
@@ -433,9 +432,6 @@ macro_rules! transition {
                     ctx.clock.now(),
                 )
                 .await?;
-            // The change may have queued a notifications dispatch (publishing does): start
-            // it now rather than at the worker's next poll.
-            ctx.wakeup.notify().await;
             Ok(HttpResponse::Ok()
                 .insert_header(etag(p.version))
                 .json(PlanningSummaryOut::from(&p)))

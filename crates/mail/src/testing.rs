@@ -3,8 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mailin::{Action, Handler, Response, SessionBuilder};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +19,8 @@ pub struct Received {
 }
 
 /// A real SMTP server (mailin's protocol state machine behind a std TCP listener, one thread
-/// per connection) for tests.
+/// per connection) for tests. It counts the connections it accepted and can close them, for the
+/// tests of the SMTP mailer's connection pool. An idle connection is closed after 10 s.
 #[derive(Clone)]
 pub struct SmtpServer {
     /// Reply to every RCPT TO, e.g. 550 or 451; `None` accepts.
@@ -26,6 +29,19 @@ pub struct SmtpServer {
     pub auth: Option<(&'static str, &'static str)>,
     inbox: Arc<Mutex<Vec<Received>>>,
     current: Received,
+    /// Reply to the next RCPT TO on any connection, once (see `reply_to_next_rcpt`).
+    next_rcpt_reply: Arc<Mutex<Option<(u16, &'static str)>>>,
+    /// Connections accepted so far.
+    accepted: Arc<AtomicUsize>,
+    /// The connections open now, by number: a handle to close them and their hang-up flag.
+    open: Arc<Mutex<HashMap<usize, Open>>>,
+}
+
+/// A connection being served.
+struct Open {
+    stream: TcpStream,
+    /// Set: the connection closes, without a reply, when its next command arrives.
+    hang_up: Arc<AtomicBool>,
 }
 
 impl Handler for SmtpServer {
@@ -38,7 +54,8 @@ impl Handler for SmtpServer {
     }
 
     fn rcpt(&mut self, to: &str) -> Response {
-        if let Some((code, text)) = self.rcpt_reply {
+        let once = self.next_rcpt_reply.lock().unwrap().take();
+        if let Some((code, text)) = once.or(self.rcpt_reply) {
             return Response::custom(code, text.to_owned());
         }
         self.current.to.push(to.to_owned());
@@ -78,6 +95,9 @@ impl SmtpServer {
             auth: None,
             inbox: Arc::default(),
             current: Received::default(),
+            next_rcpt_reply: Arc::default(),
+            accepted: Arc::default(),
+            open: Arc::default(),
         }
     }
 
@@ -108,8 +128,25 @@ impl SmtpServer {
                 let Ok(peer) = stream.peer_addr() else {
                     continue;
                 };
+                let number = handler.accepted.fetch_add(1, Ordering::SeqCst);
+                let hang_up = Arc::new(AtomicBool::new(false));
+                if let Ok(handle) = stream.try_clone() {
+                    handler.open.lock().unwrap().insert(
+                        number,
+                        Open {
+                            stream: handle,
+                            hang_up: hang_up.clone(),
+                        },
+                    );
+                }
                 let session = builder.build(peer.ip(), handler.clone());
-                std::thread::spawn(move || serve(session, stream));
+                let open = handler.open.clone();
+                std::thread::spawn(move || {
+                    serve(session, &stream, &hang_up);
+                    // Closes it even though `open` held a handle to the socket.
+                    let _ = stream.shutdown(Shutdown::Both);
+                    open.lock().unwrap().remove(&number);
+                });
             }
         });
         Ok(addr)
@@ -124,33 +161,68 @@ impl SmtpServer {
     pub fn inbox(&self) -> Vec<Received> {
         self.inbox.lock().map(|g| g.clone()).unwrap_or_default()
     }
+
+    /// How many connections the server accepted so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Replies `code` to the next RCPT TO, on whichever connection, already open or not, it
+    /// arrives; later ones are answered as before.
+    pub fn reply_to_next_rcpt(&self, code: u16, text: &'static str) {
+        *self.next_rcpt_reply.lock().unwrap() = Some((code, text));
+    }
+
+    /// Closes every open connection now, as a restarted server or one that timed out idle
+    /// connections would (the server goes on accepting new ones).
+    pub fn drop_connections(&self) {
+        for open in self.open.lock().unwrap().values() {
+            let _ = open.stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Every connection open now closes, without a reply, when its next command arrives: the
+    /// client cannot see beforehand that the connection is gone (a server that timed it out
+    /// just as the client reused it).
+    pub fn hang_up_on_next_command(&self) {
+        for open in self.open.lock().unwrap().values() {
+            open.hang_up.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
-fn serve(mut session: mailin::Session<SmtpServer>, stream: TcpStream) {
+fn serve(mut session: mailin::Session<SmtpServer>, stream: &TcpStream, hang_up: &AtomicBool) {
     // A reply is written in pieces: without this, Nagle's algorithm and the client's delayed
     // ACK hold each one back ~40 ms (a real server answers at once).
     let _ = stream.set_nodelay(true);
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let mut writer = stream.try_clone().unwrap();
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(stream);
-    session.greeting().write_to(&mut writer).unwrap();
+    if session.greeting().write_to(&mut writer).is_err() {
+        return;
+    }
     let mut line = Vec::new();
     loop {
         line.clear();
-        if reader.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+        if reader.read_until(b'\n', &mut line).unwrap_or(0) == 0 || hang_up.load(Ordering::SeqCst) {
             return;
         }
         let response = session.process(&line);
-        match response.action {
-            Action::Reply | Action::UpgradeTls => response.write_to(&mut writer).unwrap(),
+        let written = match response.action {
+            Action::Reply | Action::UpgradeTls => response.write_to(&mut writer),
             Action::Close => {
                 let _ = response.write_to(&mut writer);
                 return;
             }
-            Action::NoReply => {}
+            Action::NoReply => Ok(()),
+        };
+        // The connection was closed under it (`drop_connections`) or by the client.
+        if written.and_then(|()| writer.flush()).is_err() {
+            return;
         }
-        writer.flush().unwrap();
     }
 }

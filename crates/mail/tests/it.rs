@@ -307,6 +307,145 @@ fn smtp_config_errors_are_permanent() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// SmtpMailer's connection pool
+
+/// An email with its own Message-ID, to tell the deliveries apart.
+fn numbered(i: usize) -> Email {
+    Email {
+        message_id: Some(format!("m{i}")),
+        ..email(false)
+    }
+}
+
+/// The Message-IDs of what arrived, sorted.
+fn message_ids(server: &Server) -> Vec<String> {
+    let mut ids: Vec<String> = server
+        .inbox()
+        .iter()
+        .map(|r| {
+            let msg = MessageParser::default().parse(&r.data).unwrap();
+            msg.message_id().unwrap().to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn expected_ids(range: std::ops::Range<usize>) -> Vec<String> {
+    let mut ids: Vec<String> = range.map(|i| format!("m{i}@monservice.test")).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn messages_in_a_row_share_one_connection() {
+    let server = Server::new();
+    let mailer = SmtpMailer::new(smtp_config(server.start())).unwrap();
+    for i in 0..4 {
+        mailer.send(&numbered(i)).await.unwrap();
+    }
+    // A clone shares the idle connections.
+    mailer.clone().send(&numbered(4)).await.unwrap();
+    assert_eq!(message_ids(&server), expected_ids(0..5));
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn authenticated_connections_are_reused_too() {
+    let mut server = Server::new();
+    server.auth = Some(("mailer", PASSWORD));
+    let mut cfg = smtp_config(server.start());
+    cfg.user = Some("mailer".into());
+    cfg.password = Some(SecretString::from(PASSWORD));
+    let mailer = SmtpMailer::new(cfg).unwrap();
+    for i in 0..3 {
+        mailer.send(&numbered(i)).await.unwrap();
+    }
+    assert_eq!(message_ids(&server), expected_ids(0..3));
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn a_connection_the_server_closed_is_replaced() {
+    let server = Server::new();
+    let mailer = SmtpMailer::new(smtp_config(server.start())).unwrap();
+    mailer.send(&numbered(0)).await.unwrap();
+    // The server closes the idle connection (restart, idle timeout).
+    server.drop_connections();
+    mailer.send(&numbered(1)).await.unwrap();
+    mailer.send(&numbered(2)).await.unwrap();
+    assert_eq!(message_ids(&server), expected_ids(0..3));
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
+async fn a_connection_lost_as_it_is_reused_is_replaced_once() {
+    let server = Server::new();
+    let mailer = SmtpMailer::new(smtp_config(server.start())).unwrap();
+    mailer.send(&numbered(0)).await.unwrap();
+    // The connection looks open, but the server hangs up on the next command (MAIL FROM):
+    // the message goes out over a new connection, once.
+    server.hang_up_on_next_command();
+    mailer.send(&numbered(1)).await.unwrap();
+    assert_eq!(message_ids(&server), expected_ids(0..2));
+    assert_eq!(server.connections(), 2);
+    // And the new connection is the one reused next.
+    mailer.send(&numbered(2)).await.unwrap();
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
+async fn a_reply_on_a_reused_connection_is_final_and_closes_it() {
+    let server = Server::new();
+    let mailer = SmtpMailer::new(smtp_config(server.start())).unwrap();
+    mailer.send(&numbered(0)).await.unwrap();
+
+    // 451 on the reused connection: transient, not retried on another connection (the job
+    // queue retries it later).
+    server.reply_to_next_rcpt(451, "Try again later");
+    let err = mailer.send(&numbered(1)).await.unwrap_err();
+    assert!(matches!(err, MailError::Transient(_)), "{err:?}");
+    assert!(err.to_string().contains("451"), "{err}");
+    assert_eq!(server.connections(), 1);
+
+    // The connection that failed is not reused.
+    mailer.send(&numbered(2)).await.unwrap();
+    assert_eq!(server.connections(), 2);
+
+    // 550 on a reused connection is still a refusal of the address, and not retried either.
+    server.reply_to_next_rcpt(550, "No such user");
+    let err = mailer.send(&numbered(3)).await.unwrap_err();
+    assert!(matches!(err, MailError::Refused(_)), "{err:?}");
+    assert!(err.to_string().contains("550"), "{err}");
+    assert_eq!(server.connections(), 2);
+
+    assert_eq!(
+        message_ids(&server),
+        [expected_ids(0..1), expected_ids(2..3)].concat()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sends_from_clones_each_arrive_once() {
+    let server = Server::new();
+    let mailer = SmtpMailer::new(smtp_config(server.start())).unwrap();
+    for wave in 0..2 {
+        let mut sends = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let mailer = mailer.clone();
+            sends.spawn(async move { mailer.send(&numbered(wave * 8 + i)).await });
+        }
+        while let Some(sent) = sends.join_next().await {
+            sent.unwrap().unwrap();
+        }
+    }
+    assert_eq!(message_ids(&server), expected_ids(0..16));
+    // Never more connections than sends at once: the second wave reused the first's.
+    let connections = server.connections();
+    assert!((1..=8).contains(&connections), "{connections} connections");
+}
+
+// ---------------------------------------------------------------------------------------------
 // RecordingMailer and AnyMailer
 
 #[tokio::test]
@@ -349,4 +488,33 @@ async fn any_mailer_dispatches_to_each_adapter() {
     let smtp = AnyMailer::from(SmtpMailer::new(smtp_config(server.start())).unwrap());
     smtp.send(&email(false)).await.unwrap();
     assert_eq!(server.inbox().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Throughput
+
+/// Messages per second, sequentially, over loopback to the in-process server. Run with
+/// `cargo test -p mail --release --test it -- --ignored --nocapture smtp_throughput`.
+#[tokio::test]
+#[ignore = "a bench: run with --ignored --nocapture"]
+async fn smtp_throughput() {
+    let n: usize = std::env::var("BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let server = Server::new();
+    let mailer = SmtpMailer::new(smtp_config(server.start())).unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        mailer.send(&email(true)).await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(server.received(), n);
+    #[allow(clippy::print_stdout, reason = "the bench's report")]
+    {
+        println!(
+            "{n} messages in {elapsed:.3?}: {:.0} messages/s",
+            n as f64 / elapsed.as_secs_f64()
+        );
+    }
 }

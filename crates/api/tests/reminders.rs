@@ -10,6 +10,8 @@ use chrono_tz::Tz;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 use testkit::{Signed, TestApp};
 
 const TZ: &str = "America/New_York";
@@ -509,4 +511,71 @@ async fn a_service_beyond_the_notice_waits_and_a_failed_run_doubles_nothing() {
     tick(&app).await;
     assert_eq!(reminders(&app, &c.members[1]).await.len(), 1);
     assert_eq!(ledger_rows(&app).await, 2);
+}
+
+#[tokio::test]
+async fn a_worker_killed_while_sending_a_reminder_loses_nothing_and_resends_the_same_message() {
+    let app = TestApp::spawn().await;
+    let mut c = church(&app, 1).await;
+    // Published three days ahead with 24 hours' notice: nothing due yet. Its emails go out.
+    let day = local_today() + Days::new(3);
+    let svc = service(&app, &c, "Culte", day, "10:00", None).await;
+    assign(&app, &mut c, day, &svc, 0, "vocals").await;
+    publish_all(&app, &mut c).await;
+    app.run_worker_until_idle().await;
+    app.mailer.clear();
+
+    // A week's notice makes it due. Worker A records and dispatches the reminder, hands its
+    // email to the mail server, and is killed before it can record the job done.
+    set_notice(&app, &c, 168).await;
+    let killed = worker::Worker::with_standard_handlers(worker::Worker::builder(app.ctx.clone()))
+        .unwrap()
+        .handler(
+            worker::SEND_EMAIL,
+            Duration::from_secs(3600),
+            |ctx: app::AppContext, job: store_sea::ClaimedJob| async move {
+                let email: kernel::mail::Email = serde_json::from_value(job.payload).unwrap();
+                kernel::mail::Mailer::send(&ctx.mailer, &email)
+                    .await
+                    .unwrap();
+                // Killed here: the job stays claimed until its lease runs out.
+                std::future::pending::<()>().await;
+                Ok(())
+            },
+        )
+        .build();
+    let a = tokio::spawn(async move { killed.run_until_idle().await });
+    let sent = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let sent = app.mailer.deliveries();
+            if !sent.is_empty() {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("worker A sends the reminder email");
+    a.abort();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].to.email, c.members[0].email);
+
+    // While A's lease runs, another worker finds nothing to do; once it has run out, the
+    // email goes out again, with the same Message-ID (the receiving side's idempotency key).
+    let stats = app.run_worker_until_idle().await;
+    assert_eq!(app.mailer.deliveries().len(), 1, "{stats:?}");
+    let clock = kernel::clock::FixedClock::at(Utc::now() + chrono::Duration::hours(2));
+    app.worker_at(Arc::new(clock))
+        .run_until_idle()
+        .await
+        .unwrap();
+    let again = app.mailer.deliveries();
+    assert_eq!(again.len(), 2, "{again:#?}");
+    assert_eq!(again[1].to.email, c.members[0].email);
+    assert!(again[0].message_id.is_some());
+    assert_eq!(again[1].message_id, again[0].message_id);
+    assert_eq!(again[1].subject, again[0].subject);
+    // One reminder, in the ledger and in the inbox.
+    assert_eq!(reminders(&app, &c.members[0]).await.len(), 1);
+    assert_eq!(ledger_rows(&app).await, 1);
 }

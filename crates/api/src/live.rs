@@ -5,12 +5,11 @@
 //! would queue 2,000 queries on the pool of the threads holding them. Instead, the
 //! connections of one HTTP worker thread ask that thread's [`LiveReader`]: it takes every
 //! request queued by the time it runs and answers them all from one statement
-//! ([`notifications::Notifications::newer_for`]), each user's rows shared by their
-//! connections.
+//! ([`notifications::Notifications::newer_for`]), each notification rendered once as the frame
+//! that all its user's connections send.
 
 use app::AppContext;
 use kernel::{OrganizationId, UserId};
-use notifications::Notification;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot};
@@ -18,8 +17,17 @@ use tokio::sync::{mpsc, oneshot};
 /// Requests answered by one statement at most (the store chunks beyond its own limit).
 const MAX_BATCH: usize = 1_000;
 
+/// A notification ready to send: its frame, rendered once for every connection of its user.
+#[derive(Debug)]
+pub struct LiveItem {
+    pub id: uuid::Uuid,
+    pub created_at_ms: i64,
+    /// The `notification` frame (`routes::ws`), JSON text.
+    pub frame: String,
+}
+
 /// One user's notifications from the instant asked (oldest first, at most `limit`).
-pub type Found = Arc<[Notification]>;
+pub type Found = Arc<[LiveItem]>;
 
 /// The read failed (the database is away): the connection retries later.
 #[derive(Debug)]
@@ -104,7 +112,7 @@ async fn answer(ctx: &AppContext, limit: u32, batch: &mut Vec<Want>) {
         Ok(found) => {
             let found: HashMap<_, Found> = found
                 .into_iter()
-                .map(|(k, v)| (k, Found::from(v)))
+                .map(|(k, v)| (k, v.into_iter().filter_map(render).collect()))
                 .collect();
             let none: Found = Arc::new([]);
             for w in batch.drain(..) {
@@ -120,4 +128,12 @@ async fn answer(ctx: &AppContext, limit: u32, batch: &mut Vec<Want>) {
             }
         }
     }
+}
+
+fn render(n: notifications::Notification) -> Option<LiveItem> {
+    Some(LiveItem {
+        id: n.id.as_uuid(),
+        created_at_ms: n.created_at.timestamp_millis(),
+        frame: crate::routes::ws::notification_frame(n)?,
+    })
 }

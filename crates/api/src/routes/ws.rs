@@ -236,6 +236,14 @@ enum Out<'a> {
     },
 }
 
+/// The frame that carries `n`, as live delivery and resumes send it.
+pub(crate) fn notification_frame(n: Notification) -> Option<String> {
+    serde_json::to_string(&Out::Notification {
+        notification: n.into(),
+    })
+    .ok()
+}
+
 /// Why the loop ended: the close frame to send, if any.
 type Stop = Option<CloseReason>;
 
@@ -300,6 +308,10 @@ impl Conn {
 
     async fn send(&mut self, frame: &Out<'_>) -> Result<(), Stop> {
         let text = serde_json::to_string(frame).map_err(|_| None)?;
+        self.send_text(text).await
+    }
+
+    async fn send_text(&mut self, text: String) -> Result<(), Stop> {
         // A client that does not read for a whole heartbeat is dropped.
         match tokio::time::timeout(self.write_timeout(), self.ws.text(text)).await {
             Ok(Ok(())) => Ok(()),
@@ -452,9 +464,9 @@ impl Conn {
     }
 
     /// Notes `n` as sent; `false` when it was already.
-    fn remember(&mut self, n: &Notification) -> bool {
-        self.newest_ms = self.newest_ms.max(n.created_at.timestamp_millis());
-        self.remember_id(n.id.as_uuid())
+    fn remember(&mut self, id: Uuid, created_at_ms: i64) -> bool {
+        self.newest_ms = self.newest_ms.max(created_at_ms);
+        self.remember_id(id)
     }
 
     fn remember_id(&mut self, id: Uuid) -> bool {
@@ -473,13 +485,10 @@ impl Conn {
     /// Sends `n`, unless live delivery sent it already (`again`: a resume, which the client
     /// asked for, sends it anyway).
     async fn push(&mut self, n: Notification, again: bool) -> Result<(), Stop> {
-        if !self.remember(&n) && !again {
+        if !self.remember(n.id.as_uuid(), n.created_at.timestamp_millis()) && !again {
             return Ok(());
         }
-        self.send(&Out::Notification {
-            notification: n.into(),
-        })
-        .await
+        self.send_text(notification_frame(n).ok_or(None)?).await
     }
 
     /// Sends everything newer than `after` (the last id the client received), oldest first.
@@ -551,12 +560,11 @@ impl Conn {
         let Ok(first) = self.reader.newer(org, self.user, from).await else {
             return Ok(false);
         };
-        let last_ms = first.last().map(|l| l.created_at.timestamp_millis());
-        for item in first
-            .iter()
-            .filter(|n| n.created_at.timestamp_millis() >= from)
-        {
-            self.push(item.clone(), false).await?;
+        let last_ms = first.last().map(|l| l.created_at_ms);
+        for item in first.iter().filter(|n| n.created_at_ms >= from) {
+            if self.remember(item.id, item.created_at_ms) {
+                self.send_text(item.frame.clone()).await?;
+            }
         }
         match last_ms {
             // A full page: the rest, page by page, from where it stopped (or from this

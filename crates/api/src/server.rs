@@ -249,6 +249,10 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> std::io::Result<Server> 
             .wrap(from_fn(correlation_and_logging))
     })
     .workers(workers)
+    // Responses and WebSocket frames go out as soon as they are written: with Nagle's
+    // algorithm (actix keeps the OS default) a frame written while an earlier one is not yet
+    // acknowledged waits for the client's delayed ACK.
+    .tcp_nodelay(true)
     .shutdown_timeout(shutdown_secs)
     .disable_signals()
     .listen(listener)?

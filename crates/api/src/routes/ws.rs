@@ -9,8 +9,8 @@
 //! * A connection registers with `kv::Fanout`; a wake-up makes it read the user's
 //!   notifications newer than what it sent, from the database (the source of truth), and send
 //!   them. The read goes through the thread's [`LiveReader`], which answers every connection
-//!   woken at the same moment from one statement. Heartbeats re-check the session (a revoked one closes the socket) and drop clients
-//!   that stopped answering.
+//!   woken at the same moment from one statement. Heartbeats re-check the session (a revoked
+//!   one closes the socket) and drop clients that stopped answering.
 
 use crate::ApiError;
 use crate::auth::AuthUser;
